@@ -1,0 +1,64 @@
+# The two commands a new user needs are `make book` and `make test` (see README).
+# Everything else here is a step of those two, or a tool for maintainers.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HUB ?= hubs/practice.yml
+# Two workers suit a 2-core machine; override with `make test WORKERS=4`.
+WORKERS ?= 2
+
+.PHONY: book test test-deps hub screenshots bench lint format clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+# Debian's Chromium, for the browser tests and screenshots (Playwright drives it;
+# it never downloads a browser of its own).
+/usr/bin/chromium:
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get install -y --no-install-recommends chromium \
+	  || ($$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium)
+
+## Build the student release and the book for HUB (default: the practice hub).
+book: $(BIN)/.installed
+	$(BIN)/hubtrain build --hub $(HUB)
+
+test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium
+
+## Install everything the tests need, then run the whole suite.
+test: test-deps
+	PATH="$(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/pytest -n $(WORKERS) --dist loadgroup
+
+## Run the local practice hub (Ctrl-C stops it and everything it started).
+hub: $(BIN)/.installed node_modules/.installed
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/hubtrain hub --hub $(HUB)
+
+## Regenerate the book's screenshots from a real practice hub and Chromium.
+screenshots: test-deps
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m hubtrain.screenshots --hub $(HUB)
+
+## Print benchmark ratios (they measure; they never fail on speed).
+bench: test-deps
+	for script in benchmarks/*.py; do \
+	  PATH="$(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python $$script || exit 1; \
+	done
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+// The "my hub" control is added by the re-hosting issue.

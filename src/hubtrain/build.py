@@ -1,0 +1,113 @@
+"""`hubtrain build`: hub file -> student release + book HTML, both for one hub.
+
+Data flows one way: the validated `HubConfig` becomes the release (nbgrader), a
+facts JSON file and a generated Jupyter Book config; Jupyter Book then builds the
+pages strictly; finally the HTML is checked for leaked solutions.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from hubtrain.config import HubConfig
+from hubtrain.pages import book_facts
+from hubtrain.release import LeakError, find_leaks, make_release
+
+__all__ = ["BuildError", "BuildResult", "build_book", "notebook_paths", "write_book_config"]
+
+
+class BuildError(RuntimeError):
+    """The strict book build failed; the message holds Sphinx's warnings."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    release: Path
+    html: Path
+    facts: Path
+
+
+def notebook_paths(release: Path) -> list[str]:
+    """Paths of the release's notebooks relative to the release (what links open)."""
+    return sorted(
+        p.relative_to(release).as_posix()
+        for p in release.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+
+
+def write_book_config(root: Path, build_dir: Path, facts_path: Path, facts: dict) -> Path:
+    """Write the Jupyter Book config for this hub: `_config.yml` plus the hub's facts.
+
+    The checked-in `_config.yml` stays hub-neutral; this generated copy adds the
+    substitutions and the path of the facts file for the Sphinx extension.
+    """
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = f"{config.get('title', 'hubtrain')}: {facts['hub']['name']}"
+    parse = config.setdefault("parse", {})
+    parse["myst_substitutions"] = facts["substitutions"]
+    sphinx = config.setdefault("sphinx", {})
+    sphinx.setdefault("config", {})["hubtrain_facts"] = str(facts_path.resolve())
+    execute = config.setdefault("execute", {})
+    execute["cache"] = str((build_dir / ".jupyter_cache").resolve())
+    path = build_dir / "_config.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def build_book(
+    hub: HubConfig,
+    root: Path,
+    out: Path | None = None,
+    *,
+    hub_url: str = "",
+    quiet: bool = True,
+) -> BuildResult:
+    """Build the student release and the book for `hub` into `<out>/_build/`.
+
+    `out` defaults to `root`, so a plain build lands in the repository's `_build/`
+    (`_build/release/`, `_build/html/`).
+
+    Safe to re-run: the release is rebuilt from the sources, and Jupyter Book only
+    re-executes notebooks whose code changed (jupyter-cache). Raises `BuildError`
+    on any Sphinx warning and `LeakError` if the HTML contains solution text.
+    """
+    root = root.resolve()
+    out = (out or root).resolve()
+    build_dir = out / "_build"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    release = make_release(hub, root / "exercises", build_dir)
+    facts = book_facts(hub, notebook_paths(release), hub_url)
+    facts_path = build_dir / "hub-facts.json"
+    facts_path.write_text(json.dumps(facts, indent=1), encoding="utf-8")
+    config_path = write_book_config(root, build_dir, facts_path, facts)
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(root),
+        "--config",
+        str(config_path),
+        "--path-output",
+        str(out),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+    ]
+    if quiet:
+        command.append("--quiet")
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(
+            f"the book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        )
+    html = build_dir / "html"
+    leaks = find_leaks(root / "exercises", html)
+    if leaks:
+        raise LeakError("the built book would leak:\n" + "\n".join(leaks[:20]))
+    return BuildResult(release=release, html=html, facts=facts_path)

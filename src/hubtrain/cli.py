@@ -1,0 +1,108 @@
+"""The `hubtrain` command line: parses arguments and calls one function each.
+
+Errors a user can fix (a bad hub file, a port in use) print one line and exit 2;
+they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from hubtrain.build import BuildError
+from hubtrain.config import HubConfig, HubFileError, load_hub
+from hubtrain.release import LeakError
+
+DEFAULT_HUB = Path("hubs/practice.yml")
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _hub(args: argparse.Namespace) -> HubConfig:
+    return load_hub(args.hub)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from hubtrain.build import build_book
+
+    result = build_book(_hub(args), Path(args.root), Path(args.out) if args.out else None)
+    print(f"Student release: {result.release}")
+    print(f"Book: open {result.html / 'index.html'} in a browser")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from hubtrain.release import make_release
+
+    root = Path(args.root).resolve()
+    out = Path(args.out).resolve() if args.out else root
+    release = make_release(_hub(args), root / "exercises", out / "_build")
+    print(f"Student release: {release}")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from hubtrain.links import exercise_link
+
+    print(exercise_link(_hub(args), args.path, args.hub_url or ""))
+    return 0
+
+
+def _add_hub(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", default=str(DEFAULT_HUB), help="hub file (default: %(default)s)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hubtrain", description="Build, host and grade the hubtrain course."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="build the student release and the book")
+    _add_hub(build)
+    build.add_argument("--root", default=".", help="the course repository (default: .)")
+    build.add_argument("--out", default="", help="write to OUT/_build (default: ROOT)")
+    build.set_defaults(func=cmd_build)
+
+    release = sub.add_parser("release", help="make the student release with nbgrader")
+    _add_hub(release)
+    release.add_argument("--root", default=".", help="the course repository (default: .)")
+    release.add_argument("--out", default="", help="write to OUT/_build (default: ROOT)")
+    release.set_defaults(func=cmd_release)
+
+    link = sub.add_parser("link", help="print the nbgitpuller link for one release file")
+    _add_hub(link)
+    link.add_argument("path", help="a path inside the release, e.g. 01-login/login.ipynb")
+    link.add_argument("--hub-url", default="", help="use this hub address instead")
+    link.set_defaults(func=cmd_link)
+
+    # Each capability adds its subcommands below, in its own block, by calling an
+    # `add_commands(sub)` function of its module.
+    # --- exercises and grading environment (issue 4) ---
+    # --- practice hub (issue 5) ---
+    # --- re-hosting: import-profiles, publish, doctor, link-sheet (issue 6) ---
+    # --- workshop grading (issue 7) ---
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; user errors become a one-line message and exit status 2."""
+    args = make_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except (HubFileError, UsageError, BuildError, LeakError) as exc:
+        print(f"hubtrain: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hubtrain: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

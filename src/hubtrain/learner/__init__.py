@@ -1,0 +1,1 @@
+"""Code that ships inside the student release and runs on the learner's hub."""

@@ -1,0 +1,238 @@
+"""The student release: `exercises/` sources -> nbgrader -> `_build/release/`.
+
+The release is what learners pull onto their hub. It is made by real nbgrader
+(`generate_assignment`), then checked for leaks: no solution region and no hidden
+test from any source may appear in it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import nbformat
+
+from hubtrain.config import HubConfig
+
+__all__ = [
+    "SECRET_MARKERS",
+    "LeakError",
+    "assignments",
+    "find_leaks",
+    "make_release",
+    "nbgrader_env",
+    "run_nbgrader",
+    "secret_lines",
+    "stage_course",
+]
+
+LEARNER_RUNTIME = Path(__file__).parent / "learner" / "hubcheck.py"
+SECRET_MARKERS = (
+    "### BEGIN SOLUTION",
+    "### END SOLUTION",
+    "### BEGIN HIDDEN TESTS",
+    "### END HIDDEN TESTS",
+)
+RELEASE_GITIGNORE = ".ipynb_checkpoints/\n__pycache__/\n*.pyc\n"
+
+
+class LeakError(RuntimeError):
+    """A release, book or branch would contain a solution or a hidden test."""
+
+
+def assignments(exercises: Path) -> list[str]:
+    """Assignment names: the folders of `exercises/` that hold a notebook, sorted."""
+    return sorted(d.name for d in exercises.iterdir() if d.is_dir() and any(d.glob("*.ipynb")))
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment for running nbgrader from this interpreter's environment.
+
+    nbgrader creates a gradebook by running `alembic` from PATH; when the virtual
+    environment is not activated its `bin` is not on PATH, so we put it there.
+    """
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    return env
+
+
+def run_nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one nbgrader command on a course folder; raise with its output on failure."""
+    command = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        *args,
+        f"--CourseDirectory.root={course_dir}",
+    ]
+    result = subprocess.run(
+        command, cwd=course_dir, env=nbgrader_env(), capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def write_hub_facts(hub: HubConfig, folder: Path) -> None:
+    """Write `hub.json`: the hub facts the learner-side checks compare against."""
+    facts = hub.facts()
+    (folder / "hub.json").write_text(json.dumps(facts, indent=1) + "\n", encoding="utf-8")
+
+
+def stage_course(hub: HubConfig, exercises: Path, course_dir: Path) -> list[str]:
+    """Lay out an nbgrader course folder with `source/<assignment>/` from `exercises/`.
+
+    Each assignment also gets the learner check runtime and the hub facts, so that
+    nbgrader copies them into the release and into every autograde run. Returns
+    the assignment names.
+    """
+    names = assignments(exercises)
+    source = course_dir / "source"
+    if source.exists():
+        shutil.rmtree(source)
+    for name in names:
+        target = source / name
+        shutil.copytree(
+            exercises / name,
+            target,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
+        shutil.copy2(LEARNER_RUNTIME, target / "hubcheck.py")
+        write_hub_facts(hub, target)
+    (course_dir / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        "c.CourseDirectory.ignore = ['.ipynb_checkpoints', '__pycache__', '*.pyc']\n",
+        encoding="utf-8",
+    )
+    return names
+
+
+def make_release(hub: HubConfig, exercises: Path, build_dir: Path) -> Path:
+    """Make the student release of every assignment in `build_dir/release/`.
+
+    The course folder nbgrader works in is `build_dir/course/`. The release is
+    rebuilt from scratch each time (it holds nothing a person edits) and is
+    checked for leaks before this returns. Returns the release folder.
+    """
+    course_dir = build_dir / "course"
+    course_dir.mkdir(parents=True, exist_ok=True)
+    names = stage_course(hub, exercises, course_dir)
+    release = build_dir / "release"
+    if release.exists():
+        shutil.rmtree(release)
+    release.mkdir(parents=True)
+    for name in names:
+        run_nbgrader(course_dir, "generate_assignment", name, "--force", "--no-db")
+        shutil.copytree(course_dir / "release" / name, release / name)
+    (release / ".gitignore").write_text(RELEASE_GITIGNORE, encoding="utf-8")
+    (release / "README.md").write_text(_release_readme(hub, names), encoding="utf-8")
+    leaks = find_leaks(exercises, release)
+    if leaks:
+        raise LeakError("the release would leak:\n" + "\n".join(leaks[:20]))
+    return release
+
+
+def _release_readme(hub: HubConfig, names: Iterable[str]) -> str:
+    lines = [
+        f"# Exercises for {hub.name}",
+        "",
+        "Open each notebook and work through it top to bottom; every check tells you",
+        "what is right and what to try next. Your edits are kept when you click the",
+        "course link again: nbgitpuller merges new material in without overwriting them.",
+        "",
+    ]
+    lines += [f"- `{name}/`" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def _cell_secrets(source: str) -> Iterable[str]:
+    inside = False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+            inside = True
+            continue
+        if stripped in ("### END SOLUTION", "### END HIDDEN TESTS"):
+            inside = False
+            continue
+        if inside:
+            yield stripped
+
+
+def secret_lines(exercises: Path, min_length: int = 12) -> set[str]:
+    """Every distinctive line inside a solution or hidden-test region of the sources.
+
+    Short lines (`pass`, `return x`) are left out because they also occur in
+    ordinary starter code; the markers themselves are always searched for.
+    """
+    found: set[str] = set()
+    for path in sorted(exercises.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            found.update(line for line in _cell_secrets(cell.source) if len(line) >= min_length)
+    return found
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        if all(isinstance(item, str) for item in value):
+            yield "".join(value)
+        else:
+            for item in value:
+                yield from _strings(item)
+
+
+def _plain_text(path: Path, text: str) -> str:
+    """The text a person would read: notebook strings decoded, HTML tags removed.
+
+    Highlighted code in HTML is split into many tags and quotes become entities, so
+    a raw search would miss a leaked solution line there.
+    """
+    if path.suffix == ".ipynb":
+        try:
+            return "\n".join(_strings(json.loads(text)))
+        except json.JSONDecodeError:
+            return text
+    if path.suffix in (".html", ".htm", ".xml", ".svg"):
+        return html.unescape(re.sub(r"<[^>]+>", "", text))
+    return text
+
+
+def find_leaks(exercises: Path, target: Path) -> list[str]:
+    """Where `target` (a folder of any files) contains solution or hidden-test text.
+
+    Returns "file: what" lines; an empty list means nothing leaked. Files are read
+    as text whatever their type, so HTML, notebooks and scripts are all covered.
+    """
+    secrets = secret_lines(exercises)
+    leaks = []
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        if ".git" in path.relative_to(target).parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        haystacks = [text, _plain_text(path, text)]
+        for marker in SECRET_MARKERS:
+            if any(marker in h for h in haystacks):
+                leaks.append(f"{path}: contains {marker!r}")
+        for line in secrets:
+            if any(line in h for h in haystacks):
+                leaks.append(f"{path}: contains solution text {line[:60]!r}")
+    return leaks

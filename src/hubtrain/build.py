@@ -8,6 +8,7 @@ pages strictly; finally the HTML is checked for leaked solutions.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -61,6 +62,16 @@ def write_book_config(root: Path, build_dir: Path, facts_path: Path, facts: dict
     return path
 
 
+PROBLEM_WORDS = ("WARNING", "ERROR", "Error:", "Exception", "Traceback")
+
+
+def _problems(output: str, limit: int = 40) -> str:
+    """The lines of a Jupyter Book run that say what went wrong, without the noise."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    lines = [line for line in plain.splitlines() if any(w in line for w in PROBLEM_WORDS)]
+    return "\n".join(lines[:limit]) or output[-3000:]
+
+
 def build_book(
     hub: HubConfig,
     root: Path,
@@ -102,9 +113,11 @@ def build_book(
     if quiet:
         command.append("--quiet")
     result = subprocess.run(command, capture_output=True, text=True)
+    log = build_dir / "build.log"
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
         raise BuildError(
-            f"the book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+            f"the book build failed:\n{_problems(result.stdout + result.stderr)}\n(full log: {log})"
         )
     html = build_dir / "html"
     leaks = find_leaks(root / "exercises", html)

@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 LEARNER_RUNTIME = Path(__file__).parent / "learner" / "hubcheck.py"
+# The course-wide progress page, at the top of the release with its own runtime copy.
+LEARNER_PROGRESS = Path(__file__).parent / "learner" / "progress.ipynb"
 SECRET_MARKERS = (
     "### BEGIN SOLUTION",
     "### END SOLUTION",
@@ -134,6 +136,9 @@ def make_release(hub: HubConfig, exercises: Path, build_dir: Path) -> Path:
         shutil.copytree(course_dir / "release" / name, release / name)
     (release / ".gitignore").write_text(RELEASE_GITIGNORE, encoding="utf-8")
     (release / "README.md").write_text(_release_readme(hub, names), encoding="utf-8")
+    shutil.copy2(LEARNER_RUNTIME, release / "hubcheck.py")
+    shutil.copy2(LEARNER_PROGRESS, release / "progress.ipynb")
+    write_hub_facts(hub, release)
     leaks = find_leaks(exercises, release)
     if leaks:
         raise LeakError("the release would leak:\n" + "\n".join(leaks[:20]))
@@ -147,40 +152,46 @@ def _release_readme(hub: HubConfig, names: Iterable[str]) -> str:
         "Open each notebook and work through it top to bottom; every check tells you",
         "what is right and what to try next. Your edits are kept when you click the",
         "course link again: nbgitpuller merges new material in without overwriting them.",
+        "Open `progress.ipynb` to see which tasks of the whole course you have done.",
         "",
     ]
     lines += [f"- `{name}/`" for name in names]
     return "\n".join(lines) + "\n"
 
 
-def _cell_secrets(source: str) -> Iterable[str]:
+def _split_cell(source: str) -> tuple[list[str], list[str]]:
+    """A cell's stripped lines, split into (inside secret regions, outside them)."""
+    secret, public = [], []
     inside = False
     for line in source.splitlines():
         stripped = line.strip()
         if stripped in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
             inside = True
-            continue
-        if stripped in ("### END SOLUTION", "### END HIDDEN TESTS"):
+        elif stripped in ("### END SOLUTION", "### END HIDDEN TESTS"):
             inside = False
-            continue
-        if inside:
-            yield stripped
+        else:
+            (secret if inside else public).append(stripped)
+    return secret, public
 
 
 def secret_lines(exercises: Path, min_length: int = 12) -> set[str]:
     """Every distinctive line inside a solution or hidden-test region of the sources.
 
-    Short lines (`pass`, `return x`) are left out because they also occur in
-    ordinary starter code; the markers themselves are always searched for.
+    Short lines (`pass`, `return x`) are left out, and so are lines that also occur
+    outside the secret regions (a visible check repeated in a hidden test is not a
+    secret); the markers themselves are always searched for.
     """
-    found: set[str] = set()
+    secret: set[str] = set()
+    public: set[str] = set()
     for path in sorted(exercises.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
             continue
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
-            found.update(line for line in _cell_secrets(cell.source) if len(line) >= min_length)
-    return found
+            inside, outside = _split_cell(cell.source)
+            secret.update(line for line in inside if len(line) >= min_length)
+            public.update(outside)
+    return secret - public
 
 
 def _strings(value: object) -> Iterable[str]:

@@ -1,1 +1,342 @@
-// The "my hub" control is added by the re-hosting issue.
+/*
+ * hubtrain "my hub": point every exercise link of the book at the learner's own hub.
+ *
+ * The built HTML already links to the hub the book was built for, so with
+ * JavaScript off everything works for that hub. With JavaScript on, a learner
+ * types their hub's address once (or opens the book with ?hub=ADDRESS); it is kept
+ * in localStorage and every a.hubtrain-launch link on every page is rebuilt for it
+ * from its data-hubtrain-path and the build's link recipe (window.HUBTRAIN,
+ * written by hubtrain.sphinx_ext). The link maker page (#hubtrain-link-maker)
+ * uses the same link builder.
+ */
+(function () {
+  "use strict";
+
+  var STORAGE_KEY = "hubtrain.hub";
+
+  /* Python's urllib.parse.quote(text, safe): encodeURIComponent leaves !'()* alone,
+     Python does not; characters in `safe` stay as they are. */
+  function quote(text, safe) {
+    var out = encodeURIComponent(text).replace(/[!'()*]/g, function (c) {
+      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+    if (safe.indexOf("/") !== -1) {
+      out = out.replace(/%2F/g, "/");
+    }
+    return out;
+  }
+
+  function stripSlashes(text) {
+    return text.replace(/^\/+/, "").replace(/\/+$/, "");
+  }
+
+  /* The same link as hubtrain.links.nbgitpuller_link (Python), character for
+     character; tests compare the two. Throws Error on input Python refuses. */
+  function nbgitpullerLink(hubUrl, repo, path, options) {
+    var opts = options || {};
+    var branch = opts.branch || "";
+    var app = opts.app === undefined ? "lab" : opts.app;
+    var targetDir = opts.target_dir || "";
+    var serverName = opts.server_name || "";
+    path = path || "";
+    if (app !== "lab" && app !== "tree") {
+      throw new Error("app must be 'lab' or 'tree', not '" + app + "'");
+    }
+    if (repo.indexOf("token=") !== -1) {
+      throw new Error("never put a token in an nbgitpuller link");
+    }
+    var directory = stripSlashes(targetDir) || repo.replace(/\/+$/, "").split("/").pop();
+    var filePath = [directory, stripSlashes(path)].filter(Boolean).join("/");
+    var urlpath = app === "lab" ? "lab/tree/" + filePath : "tree/" + filePath;
+    var params = [["repo", repo]];
+    if (branch) {
+      params.push(["branch", branch]);
+    }
+    if (targetDir) {
+      params.push(["targetPath", directory]);
+    }
+    params.push(["urlpath", urlpath]);
+    var query = params
+      .map(function (p) {
+        return quote(p[0], "/") + "=" + quote(p[1], "/");
+      })
+      .join("&");
+    var server = serverName ? "/" + quote(serverName, "") : "";
+    return hubUrl.replace(/\/+$/, "") + "/hub/user-redirect" + server + "/git-pull?" + query;
+  }
+
+  /* A hub address as people paste it -> "https://host[/base]", or null.
+     Accepts a bare host name, and cuts a pasted page address back to the hub's
+     base (".../hub/home", ".../user/ada/lab", "?query", "#fragment"). */
+  function normalizeHub(text) {
+    var value = (text || "").trim();
+    if (!value) {
+      return null;
+    }
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      value = "https://" + value;
+    }
+    var url;
+    try {
+      url = new URL(value);
+    } catch (e) {
+      return null;
+    }
+    if ((url.protocol !== "https:" && url.protocol !== "http:") || !url.hostname) {
+      return null;
+    }
+    if (url.hostname.indexOf(".") === -1 && url.hostname !== "localhost") {
+      return null;
+    }
+    var path = url.pathname.replace(/\/(hub|user)(\/.*)?$/, "").replace(/\/+$/, "");
+    return url.protocol + "//" + url.host + path;
+  }
+
+  function recipe() {
+    return window.HUBTRAIN || null;
+  }
+
+  function storedHub() {
+    try {
+      return normalizeHub(window.localStorage.getItem(STORAGE_KEY));
+    } catch (e) {
+      return null; // storage blocked: use the build's hub
+    }
+  }
+
+  function storeHub(hub) {
+    try {
+      if (hub) {
+        window.localStorage.setItem(STORAGE_KEY, hub);
+      } else {
+        window.localStorage.removeItem(STORAGE_KEY);
+      }
+    } catch (e) {
+      /* storage blocked: the choice lasts for this page only */
+    }
+  }
+
+  var sessionHub = null;
+
+  function currentHub() {
+    return sessionHub || storedHub();
+  }
+
+  /* Rebuild every launch link for `hub`, or restore the built links for null. */
+  function applyHub(hub) {
+    var r = recipe();
+    var links = document.querySelectorAll("a.hubtrain-launch");
+    Array.prototype.forEach.call(links, function (a) {
+      if (a.dataset.hubtrainBuiltHref === undefined) {
+        a.dataset.hubtrainBuiltHref = a.getAttribute("href");
+      }
+      var name = a.querySelector(".hubtrain-hub-name");
+      if (name && a.dataset.hubtrainBuiltName === undefined) {
+        a.dataset.hubtrainBuiltName = name.textContent;
+      }
+      if (!hub || !r || a.dataset.hubtrainPath === undefined) {
+        a.setAttribute("href", a.dataset.hubtrainBuiltHref);
+        if (name) {
+          name.textContent = a.dataset.hubtrainBuiltName;
+        }
+        return;
+      }
+      a.setAttribute(
+        "href",
+        nbgitpullerLink(hub, r.repo, a.dataset.hubtrainPath, {
+          branch: r.branch,
+          app: r.app,
+          target_dir: r.target_dir,
+        })
+      );
+      if (name) {
+        name.textContent = "your hub (" + new URL(hub).host + ")";
+      }
+    });
+    showStatus(hub);
+  }
+
+  function element(tag, attrs, text) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      el.setAttribute(key, attrs[key]);
+    });
+    if (text) {
+      el.textContent = text;
+    }
+    return el;
+  }
+
+  function showStatus(hub) {
+    var status = document.getElementById("hubtrain-myhub-status");
+    if (!status) {
+      return;
+    }
+    var r = recipe();
+    var builtName = r ? r.hub_name + " (" + r.hub_url + ")" : "the book's hub";
+    status.textContent = hub
+      ? "Exercise links open on " + hub + "."
+      : "Exercise links open on " + builtName + ".";
+    var reset = document.getElementById("hubtrain-myhub-reset");
+    if (reset) {
+      reset.hidden = !hub;
+    }
+  }
+
+  function showError(message) {
+    var error = document.getElementById("hubtrain-myhub-error");
+    if (error) {
+      error.textContent = message;
+      error.hidden = !message;
+    }
+  }
+
+  /* The control at the top of every page: an address box, Use and Reset buttons. */
+  function addControl() {
+    // The top of the page's article in the book theme; any page still gets one.
+    var main = ["article.bd-article", "main", "body"]
+      .map(function (selector) {
+        return document.querySelector(selector);
+      })
+      .filter(Boolean)[0];
+    var form = element("form", {
+      class: "hubtrain-myhub",
+      id: "hubtrain-myhub",
+      role: "search",
+      "aria-label": "My hub",
+    });
+    var label = element("label", { for: "hubtrain-myhub-input" }, "My hub:");
+    var input = element("input", {
+      id: "hubtrain-myhub-input",
+      type: "text",
+      inputmode: "url",
+      autocomplete: "url",
+      spellcheck: "false",
+      placeholder: "https://your-hub.example.org",
+    });
+    var use = element("button", { type: "submit", id: "hubtrain-myhub-use" }, "Use my hub");
+    var reset = element(
+      "button",
+      { type: "button", id: "hubtrain-myhub-reset" },
+      "Reset to the book's hub"
+    );
+    var status = element("span", { id: "hubtrain-myhub-status", "aria-live": "polite" });
+    var error = element("span", { id: "hubtrain-myhub-error", role: "alert" });
+    error.hidden = true;
+    [label, input, use, reset, status, error].forEach(function (el) {
+      form.appendChild(el);
+    });
+    main.insertBefore(form, main.firstChild);
+    input.value = currentHub() || "";
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var hub = normalizeHub(input.value);
+      if (!hub) {
+        showError("That is not a hub address; type one like https://hub.example.org");
+        return;
+      }
+      showError("");
+      input.value = hub;
+      sessionHub = hub;
+      storeHub(hub);
+      applyHub(hub);
+    });
+    reset.addEventListener("click", function () {
+      sessionHub = null;
+      storeHub(null);
+      input.value = "";
+      showError("");
+      applyHub(null);
+    });
+  }
+
+  /* The link maker page: a form whose fields are nbgitpullerLink's arguments. */
+  function setUpLinkMaker() {
+    var form = document.getElementById("hubtrain-link-maker");
+    if (!form) {
+      return;
+    }
+    var field = function (name) {
+      return form.querySelector("[name='" + name + "']");
+    };
+    var output = document.getElementById("hubtrain-link-maker-output");
+    var open = document.getElementById("hubtrain-link-maker-open");
+    var error = document.getElementById("hubtrain-link-maker-error");
+    var r = recipe();
+    if (!field("hub").value) {
+      field("hub").value = currentHub() || (r ? r.hub_url : "");
+    }
+    function update() {
+      var hub = normalizeHub(field("hub").value);
+      var repo = field("repo").value.trim();
+      var message = "";
+      var link = "";
+      if (!hub) {
+        message = "Type your hub's address, like https://hub.example.org";
+      } else if (!repo) {
+        message = ""; // nothing typed yet: no link, no complaint
+      } else if (!/^(https?:\/\/|git@|ssh:\/\/)/.test(repo)) {
+        message = "Type the address of a git repository, like https://github.com/org/repo";
+      } else {
+        try {
+          link = nbgitpullerLink(hub, repo, field("path").value.trim(), {
+            branch: field("branch").value.trim(),
+            app: field("app").value,
+            target_dir: field("target_dir").value.trim(),
+            server_name: field("server_name").value.trim(),
+          });
+        } catch (e) {
+          message = e.message;
+        }
+      }
+      output.value = link;
+      open.hidden = !link;
+      if (link) {
+        open.setAttribute("href", link);
+      }
+      error.textContent = message;
+      error.hidden = !message;
+    }
+    form.addEventListener("input", update);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      update();
+    });
+    update();
+  }
+
+  function start() {
+    var params = new URLSearchParams(window.location.search);
+    var fromUrl = params.has("hub") ? normalizeHub(params.get("hub")) : null;
+    if (fromUrl) {
+      sessionHub = fromUrl;
+      storeHub(fromUrl);
+    }
+    addControl();
+    if (params.has("hub") && !fromUrl) {
+      showError("The ?hub= address in this link is not a hub address; using the book's hub.");
+    }
+    applyHub(currentHub());
+    setUpLinkMaker();
+    // Another tab changed or reset the hub: follow it.
+    window.addEventListener("storage", function (event) {
+      if (event.key === STORAGE_KEY) {
+        sessionHub = null;
+        var input = document.getElementById("hubtrain-myhub-input");
+        if (input) {
+          input.value = currentHub() || "";
+        }
+        applyHub(currentHub());
+      }
+    });
+  }
+
+  window.hubtrainLinks = { nbgitpullerLink: nbgitpullerLink, normalizeHub: normalizeHub };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -29,6 +29,7 @@ __all__ = [
     "Profile",
     "load_hub",
     "parse_hub",
+    "read_yaml",
 ]
 
 
@@ -200,23 +201,29 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
+def key_path(loc: tuple[Any, ...], nested: bool = False) -> str:
+    """A pydantic error location as a YAML key path: `profile_list[0].slug`.
+
+    `nested=True` gives a suffix to append to an outer path (`[0].slug`).
+    """
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
-    return path or "(top level)"
+            path += f".{part}" if path or nested else str(part)
+    return path or ("" if nested else "(top level)")
 
 
-def _explain(error: dict[str, Any]) -> str:
+def explain_error(error: dict[str, Any]) -> str:
+    """What a pydantic error expected, in words for a hub-file author."""
     kind = error["type"]
     if kind == "extra_forbidden":
         return "is not a known key (check the spelling; see hubs/practice.yml)"
     if kind == "missing":
         return "is required but missing"
-    message = error["msg"].removeprefix("Value error, ")
+    # Pydantic says "Input should be 's3' or 'gcs'"; after "expected" the prefix is noise.
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
     return f"expected {message}"
 
 
@@ -224,26 +231,52 @@ def parse_hub(data: Any, source: str = "<hub file>") -> HubConfig:
     """Validate already-parsed YAML data; `source` names the file in errors."""
     if not isinstance(data, dict):
         raise HubFileError(f"{source}: expected a mapping of keys (name, url, ...) at the top")
+    if "profile_list_from" in data:
+        data = _with_imported_profiles(data, source)
     try:
         return HubConfig.model_validate({**data, "source": source})
     except ValidationError as exc:
         first = exc.errors()[0]
         more = exc.error_count() - 1
         tail = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
-        raise HubFileError(f"{source}: {_key_path(first['loc'])} {_explain(first)}{tail}") from None
+        raise HubFileError(
+            f"{source}: {key_path(first['loc'])} {explain_error(first)}{tail}"
+        ) from None
 
 
 def load_hub(path: str | Path) -> HubConfig:
     """Read and validate a hub file; the only place YAML is read."""
     path = Path(path)
+    return parse_hub(read_yaml(path), str(path))
+
+
+def read_yaml(path: Path, what: str = "hub file") -> Any:
+    """Parse one YAML file; a missing or malformed file is a one-line `HubFileError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise HubFileError(f"{path}: cannot read the hub file ({exc.strerror})") from None
+        raise HubFileError(f"{path}: cannot read the {what} ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise HubFileError(f"{path}: not valid YAML{where}") from None
-    return parse_hub(data, str(path))
+
+
+def _with_imported_profiles(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Replace `profile_list_from: PATH` by the profile list of that values file.
+
+    PATH is relative to the hub file. The imported list is then validated with
+    the rest of the hub file, as if it had been pasted in.
+    """
+    from hubtrain.profiles_import import import_profiles
+
+    data = dict(data)
+    values = data.pop("profile_list_from")
+    if "profile_list" in data:
+        raise HubFileError(f"{source}: profile_list_from expected alone (remove profile_list)")
+    if not isinstance(values, str) or not values.strip():
+        raise HubFileError(f"{source}: profile_list_from expected the path of a values file")
+    data["profile_list"] = import_profiles(Path(source).parent / values)
+    return data

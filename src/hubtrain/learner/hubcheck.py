@@ -1,36 +1,537 @@
 """Checks for hubtrain exercises: plain-sentence feedback instead of tracebacks.
 
 This file ships inside the student release next to each notebook, because the
-learner's hub does not have hubtrain installed. Standard library only.
+learner's hub does not have hubtrain installed. It needs only the standard
+library, plus ipywidgets for the interactive parts (with a plain-text fallback).
+
+Three kinds of check, all recorded in one progress file for the whole course:
+
+- `task(...)`: a graded check (an nbgrader test cell). A failure raises
+  `CheckFailed`, which IPython shows as one sentence and a hint; nbgrader still
+  sees an error, so the cell scores zero.
+- `self_check(...)`: a live check of state outside the notebook (files, kernels,
+  the profile). It never raises, offers a "Check my work" button, and is skipped
+  during grading, where that state does not exist.
+- `question(...)`: a multiple-choice question with immediate feedback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["CheckFailed", "hub_facts", "need_env"]
+__all__ = [
+    "CheckFailed",
+    "answer",
+    "course_summary",
+    "expect",
+    "grading",
+    "hub_facts",
+    "matching_profiles",
+    "mem_bytes",
+    "need_env",
+    "profile_limits",
+    "profile_overrides",
+    "question",
+    "self_check",
+    "server_api",
+    "summary",
+    "task",
+]
+
+HERE = Path(__file__).resolve().parent
+GRADING_FLAG = "HUBTRAIN_GRADING"
+PROGRESS_ENV = "HUBTRAIN_PROGRESS"
+OFF_HUB_HINT = "Open this notebook on your hub with the course link, then run it again."
+_TASK_CALL = re.compile(r"\b(task|self_check|question)\(\s*\"([a-z0-9_]+)\",\s*\"([^\"]+)\"")
 
 
 class CheckFailed(AssertionError):
     """A check that did not pass; its message is one sentence and a hint."""
 
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} Hint: {hint}" if hint else message)
+
+    def lines(self) -> list[str]:
+        """The feedback as shown to the learner."""
+        out = [f"✗ {self.message}"]
+        if self.hint:
+            out.append(f"  Hint: {self.hint}")
+        return out
+
     def _render_traceback_(self) -> list[str]:
         # IPython calls this instead of printing a traceback: learners see only
         # the sentence. nbgrader still sees an error, so the cell scores zero.
-        return [f"✗ {self}"]
+        return self.lines()
 
 
-def need_env(name: str) -> str:
-    """The value of an environment variable the hub sets, or a plain failure."""
-    value = os.environ.get(name, "")
-    if not value:
-        raise CheckFailed(f"this check must run on your hub: {name} is not set.")
+# --- the hub ---------------------------------------------------------------
+
+
+def grading() -> bool:
+    """True in the grading environment (`hubtrain grade` / `hubtrain grading-env`)."""
+    return os.environ.get(GRADING_FLAG) == "1"
+
+
+def need_env(name: str, allow_empty: bool = False) -> str:
+    """The value of a variable the hub sets, or a plain failure saying it is missing.
+
+    `allow_empty` is for variables a hub sets to "" on purpose, such as
+    `JUPYTERHUB_SERVER_NAME` for the default (unnamed) server.
+    """
+    value = os.environ.get(name)
+    if value is None or (not value and not allow_empty):
+        raise CheckFailed(f"this check must run on your hub: {name} is not set.", OFF_HUB_HINT)
     return value
 
 
-def hub_facts() -> dict:
-    """The hub facts the course was built for (`hub.json` beside the notebook)."""
-    path = Path(__file__).with_name("hub.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+_FACTS: dict[str, Any] = {}
+
+
+def hub_facts() -> dict[str, Any]:
+    """The hub facts the course was built for (`hub.json` beside this file)."""
+    if not _FACTS:
+        path = HERE / "hub.json"
+        try:
+            _FACTS.update(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            raise CheckFailed(
+                "hub.json is missing or damaged next to this notebook.",
+                "Click the course link again: nbgitpuller restores files you deleted.",
+            ) from None
+    return _FACTS
+
+
+def mem_bytes(value: Any) -> int:
+    """A memory size in bytes, read the way JupyterHub reads `mem_limit`.
+
+    Plain numbers are bytes; the suffixes K, M, G and T are powers of 1024
+    (`jupyterhub.traitlets.ByteSpecification`), so "1G" is 1073741824.
+    """
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip()
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    if text[-1:] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(float(text))
+
+
+def _option_choices(profile: dict[str, Any]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Per profile option, its (label, overrides) choices, the default choice first."""
+    result = []
+    for option in (profile.get("profile_options") or {}).values():
+        choices = list((option.get("choices") or {}).items())
+        choices.sort(key=lambda item: not item[1].get("default"))
+        entries = [
+            (c.get("display_name", k), c.get("kubespawner_override") or {}) for k, c in choices
+        ]
+        unlisted = option.get("unlisted_choice") or {}
+        if unlisted.get("enabled"):
+            entries.append(("other", unlisted.get("kubespawner_override") or {}))
+        if entries:
+            result.append(entries)
+    return result
+
+
+def profile_overrides(profile: dict[str, Any]) -> dict[str, Any]:
+    """The overrides KubeSpawner applies for `profile` when no option is changed.
+
+    The profile's own `kubespawner_override` first, then each option's default
+    choice (the one marked `default`, else the first), as `load_user_options` does.
+    """
+    merged = dict(profile.get("kubespawner_override") or {})
+    for entries in _option_choices(profile):
+        merged.update(entries[0][1])
+    return merged
+
+
+def _matches(overrides: dict[str, Any], env: dict[str, str]) -> bool:
+    """Whether a server started with `overrides` would have the variables in `env`."""
+    wanted = {
+        "MEM_LIMIT": overrides.get("mem_limit") and mem_bytes(overrides["mem_limit"]),
+        "CPU_LIMIT": overrides.get("cpu_limit"),
+    }
+    for var, want in wanted.items():
+        if want and (var not in env or float(env[var]) != float(want)):
+            return False
+    image = overrides.get("image")
+    # An unlisted choice ("{value}") accepts whatever image the learner typed.
+    unlisted = "{value}" in str(image)
+    return not image or unlisted or env.get("JUPYTER_IMAGE_SPEC") == image
+
+
+def matching_profiles(env: dict[str, str] | None = None) -> list[str]:
+    """Slugs of the hub's profiles (any option choices) that give this server's limits."""
+    env = dict(os.environ) if env is None else env
+    found = []
+    for profile in hub_facts()["profile_list"]:
+        base = profile.get("kubespawner_override") or {}
+        for combo in itertools.product(*_option_choices(profile)) or [()]:
+            merged = dict(base)
+            for _, overrides in combo:
+                merged.update(overrides)
+            if _matches(merged, env):
+                found.append(profile.get("slug") or _slug(profile["display_name"]))
+                break
+    return found
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def profile_limits() -> list[dict[str, Any]]:
+    """The hub's profiles with a memory limit (default choices), smallest first.
+
+    Each entry has `slug`, `name`, `mem_limit` (bytes) and `cpu_limit` (or None).
+    """
+    rows = []
+    for profile in hub_facts()["profile_list"]:
+        overrides = profile_overrides(profile)
+        if not overrides.get("mem_limit"):
+            continue
+        rows.append(
+            {
+                "slug": profile.get("slug") or _slug(profile["display_name"]),
+                "name": profile["display_name"],
+                "mem_limit": mem_bytes(overrides["mem_limit"]),
+                "cpu_limit": overrides.get("cpu_limit"),
+            }
+        )
+    return sorted(rows, key=lambda row: row["mem_limit"])
+
+
+def _server_url() -> str:
+    url = need_env("JUPYTERHUB_SERVICE_URL")
+    # KubeSpawner binds to 0.0.0.0; from inside the server, that is this machine.
+    return re.sub(r"^(https?://)(0\.0\.0\.0|\[::\])", r"\g<1>127.0.0.1", url).rstrip("/") + "/"
+
+
+def server_api(path: str, method: str = "GET") -> Any:
+    """Call this Jupyter server's REST API (`api/...`) with the server's own token."""
+    token = need_env("JUPYTERHUB_API_TOKEN")
+    request = urllib.request.Request(
+        _server_url() + path.lstrip("/"),
+        method=method,
+        headers={"Authorization": f"token {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        raise CheckFailed(
+            f"the Jupyter server refused the request ({exc.code} {exc.reason}).",
+            "Restart this notebook's kernel, so it uses the token of the running server.",
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise CheckFailed(
+            f"the Jupyter server did not answer ({exc}).",
+            "Save your work and restart the kernel; if it persists, restart your server.",
+        ) from None
+    return json.loads(body) if body else None
+
+
+# --- progress --------------------------------------------------------------
+
+_SESSION: dict[str, dict[str, Any]] = {}
+
+
+def _progress_path() -> Path:
+    custom = os.environ.get(PROGRESS_ENV)
+    return Path(custom) if custom else Path.home() / ".hubtrain" / "progress.json"
+
+
+def _read_progress() -> dict[str, Any]:
+    try:
+        data = json.loads(_progress_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _module() -> str:
+    return HERE.name
+
+
+def _record(task_id: str, title: str, passed: bool) -> None:
+    entry = {"title": title, "passed": passed, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    _SESSION[task_id] = entry
+    if grading():
+        return  # Grading leaves no trace in the grader's home directory.
+    path = _progress_path()
+    data = _read_progress()
+    data.setdefault(_module(), {})[task_id] = entry
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+
+def _tasks_of(notebook: Path) -> list[tuple[str, str, str]]:
+    """(kind, id, title) of every check in a notebook, in order."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return []
+    found = []
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            source = cell["source"]
+            text = "".join(source) if isinstance(source, list) else source
+            found += [m.groups() for m in _TASK_CALL.finditer(text)]
+    return found
+
+
+def _table(module: str, tasks: list[tuple[str, str, str]], results: dict[str, Any]) -> list[str]:
+    kinds = {"task": "graded", "self_check": "self-checked", "question": "question"}
+    lines = []
+    for kind, task_id, title in tasks:
+        entry = results.get(task_id)
+        mark = "–" if entry is None else ("✓" if entry["passed"] else "✗")
+        lines.append(f"  {mark} {title} ({kinds[kind]})")
+    done = sum(1 for _, t, _ in tasks if (results.get(t) or {}).get("passed"))
+    return [f"{module}: {done} of {len(tasks)} done", *lines]
+
+
+def summary() -> None:
+    """Print this module's progress: ✓ passed, ✗ not yet, – not tried."""
+    tasks = [t for nb in sorted(HERE.glob("*.ipynb")) for t in _tasks_of(nb)]
+    results = {**_read_progress().get(_module(), {}), **_SESSION}
+    print("\n".join(_table(_module(), tasks, results)))
+    print("✓ passed   ✗ not yet passed   – not tried yet")
+
+
+def course_summary(root: str | Path = ".") -> None:
+    """Print progress for every module of the course found under `root`."""
+    root = Path(root).resolve()
+    progress = _read_progress()
+    blocks = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))):
+        tasks = [t for nb in sorted(folder.glob("*.ipynb")) for t in _tasks_of(nb)]
+        if tasks:
+            blocks.append("\n".join(_table(folder.name, tasks, progress.get(folder.name, {}))))
+    print("\n\n".join(blocks) or f"No exercise folders found in {root}.")
+    print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {_progress_path()})")
+
+
+# --- graded checks ---------------------------------------------------------
+
+
+def expect(condition: object, message: str, hint: str = "") -> None:
+    """Fail with `message` (one sentence) and `hint` unless `condition` is true."""
+    if not condition:
+        raise CheckFailed(message, hint)
+
+
+def _plain(exc: BaseException) -> CheckFailed:
+    """Turn whatever a learner's code raised into one sentence and a hint."""
+    if isinstance(exc, CheckFailed):
+        return exc
+    if isinstance(exc, NameError):
+        name = getattr(exc, "name", None) or "a name"
+        return CheckFailed(
+            f"`{name}` is not defined yet.",
+            "Write your answer in the cell above and run it (Shift+Enter) before this check.",
+        )
+    if isinstance(exc, NotImplementedError):
+        return CheckFailed(
+            "this task has not been answered yet.",
+            "Replace `raise NotImplementedError()` in the cell above with your answer.",
+        )
+    if isinstance(exc, AssertionError):
+        return CheckFailed(str(exc) or "not quite right yet.", "Re-read the task and try again.")
+    return CheckFailed(
+        f"the check stopped with {type(exc).__name__}: {exc}.",
+        "Run the notebook from the top (Run > Run All Cells); fix the first cell that fails.",
+    )
+
+
+@contextlib.contextmanager
+def task(task_id: str, title: str) -> Iterator[None]:
+    """A graded check: its body raises `CheckFailed` (via `expect`) when wrong.
+
+    Whatever goes wrong inside becomes one sentence and a hint; passing prints
+    a tick. Either way the result is recorded in the course progress.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        _record(task_id, title, False)
+        raise _plain(exc) from None
+    _record(task_id, title, True)
+    print(f"✓ {title}: passed.")
+
+
+# --- live self-checks ------------------------------------------------------
+
+
+def _run_live(task_id: str, title: str, check: Callable[[], object]) -> str:
+    try:
+        check()
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        _record(task_id, title, False)
+        return "\n".join(_plain(exc).lines())
+    _record(task_id, title, True)
+    return f"✓ {title}: passed (checked live on your hub)."
+
+
+class _Fallback:
+    """Mixin: a widget whose plain-text form is useful where widgets cannot render."""
+
+    fallback_text = ""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = self.fallback_text
+        return bundle
+
+
+def _widgets() -> Any:
+    try:
+        import ipywidgets
+    except ImportError:
+        return None
+    return ipywidgets
+
+
+def _show(box: Any, text: str) -> None:
+    from IPython.display import display
+
+    if box is None:
+        print(text)
+        return
+    box.fallback_text = text
+    display(box)
+
+
+_BOX: list[type] = []
+
+
+def _box(widgets: Any, children: list[Any]) -> Any:
+    """A VBox whose plain-text form is our fallback text (the class is made once)."""
+    if not _BOX:
+        _BOX.append(type("HubcheckBox", (_Fallback, widgets.VBox), {}))
+    return _BOX[0](children)
+
+
+def self_check(task_id: str, title: str, check: Callable[[], object]) -> None:
+    """Check state outside the notebook now, and offer a "Check my work" button.
+
+    Never raises: a live check that fails only says what to do next. In the
+    grading environment it is skipped, because that state exists only on the hub.
+    """
+    if grading():
+        print(f"– {title}: self-checked live on your hub; not graded.")
+        return
+    result = _run_live(task_id, title, check)
+    widgets = _widgets()
+    if widgets is None:
+        print(result)
+        return
+    output = widgets.Output()
+    button = widgets.Button(description="Check my work", icon="check")
+
+    def on_click(_: Any) -> None:
+        output.clear_output()
+        with output:
+            print(_run_live(task_id, title, check))
+
+    button.on_click(on_click)
+    with output:
+        print(result)
+    _show(_box(widgets, [button, output]), result + "\n(Run this cell again to check again.)")
+
+
+# --- multiple-choice questions ---------------------------------------------
+
+_QUESTIONS: dict[str, dict[str, Any]] = {}
+
+
+def _feedback(task_id: str, choice: str) -> str:
+    spec = _QUESTIONS[task_id]
+    why = spec["why"].get(choice, "")
+    passed = choice == spec["answer"]
+    _record(task_id, spec["title"], passed)
+    if passed:
+        return f"✓ Right. {why}".rstrip()
+    return f"✗ Not quite. {why}".rstrip()
+
+
+def question(
+    task_id: str,
+    title: str,
+    prompt: str,
+    options: dict[str, str],
+    answer: str,
+    why: dict[str, str],
+) -> None:
+    """Ask a multiple-choice question with immediate feedback.
+
+    `options` maps letters to answers, `answer` is the right letter and `why`
+    explains each letter. Where widgets cannot render, the question is printed
+    as text and answered with `hubcheck.answer(task_id, letter)`.
+    """
+    _QUESTIONS[task_id] = {"title": title, "options": options, "answer": answer, "why": why}
+    text = "\n".join(
+        [
+            prompt,
+            *(f"  {letter}) {label}" for letter, label in options.items()),
+            f'Answer in a code cell: hubcheck.answer("{task_id}", "a")  (with your letter)',
+        ]
+    )
+    widgets = _widgets()
+    if widgets is None:
+        print(text)
+        return
+    radio = widgets.RadioButtons(
+        options=[(f"{k}) {v}", k) for k, v in options.items()],
+        value=None,
+        layout=widgets.Layout(width="auto"),
+    )
+    output = widgets.Output()
+
+    def on_change(change: dict[str, Any]) -> None:
+        output.clear_output()
+        if change["new"] is not None:
+            with output:
+                print(_feedback(task_id, change["new"]))
+
+    radio.observe(on_change, names="value")
+    label = widgets.HTML(f"<b>{_escape(prompt)}</b>")
+    _show(_box(widgets, [label, radio, output]), text)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def answer(task_id: str, choice: str) -> None:
+    """Answer a multiple-choice question in code (the plain-text way)."""
+    if task_id not in _QUESTIONS:
+        print(f"✗ There is no question {task_id!r} yet.")
+        print("  Hint: run the cell that asks it first.")
+        return
+    choice = str(choice).strip().lower().rstrip(")")
+    if choice not in _QUESTIONS[task_id]["options"]:
+        letters = ", ".join(_QUESTIONS[task_id]["options"])
+        print(f"✗ {choice!r} is not one of the letters {letters}.")
+        return
+    print(_feedback(task_id, choice))

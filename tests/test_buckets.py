@@ -1,0 +1,77 @@
+"""The local S3 server: a real moto server that an argument-less `s3fs.S3FileSystem()` reaches."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from hubtrain.buckets import LocalS3, LocalS3Error, s3_env
+
+# One worker runs these tests, so the module's server starts once.
+pytestmark = pytest.mark.xdist_group("buckets")
+
+# Run in a fresh interpreter, as a notebook kernel is: s3fs reads the environment at start.
+ROUND_TRIP = """
+import s3fs
+fs = s3fs.S3FileSystem()
+fs.pipe("course-data/ada/hello.txt", b"hello")
+print(fs.cat("course-data/ada/hello.txt").decode(), fs.ls("course-data"))
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FSSPEC_"))}
+
+
+@pytest.fixture(scope="module")
+def s3() -> LocalS3:
+    with LocalS3() as server:
+        server.ensure_bucket("course-data")
+        yield server
+
+
+@pytest.mark.parametrize(
+    "drop",
+    [(), ("FSSPEC_S3_ENDPOINT_URL",), ("AWS_ENDPOINT_URL",)],
+    ids=["both", "botocore-only", "fsspec-only"],
+)
+def test_an_unmodified_s3fs_talks_to_the_local_server(s3: LocalS3, drop: tuple[str, ...]) -> None:
+    env = {**_clean_env(), **s3_env(s3.endpoint_url)}
+    for name in drop:
+        del env[name]
+    run = subprocess.run(
+        [sys.executable, "-c", ROUND_TRIP], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[0] == "hello"
+    assert "course-data/ada" in run.stdout
+
+
+def test_it_listens_on_localhost_only_and_ensure_bucket_is_rerunnable(s3: LocalS3) -> None:
+    assert s3.endpoint_url.startswith("http://127.0.0.1:")
+    s3.ensure_bucket("course-data")
+    s3.put("course-data", "seed/readme.txt", b"seeded")
+    body = s3.client().get_object(Bucket="course-data", Key="seed/readme.txt")["Body"].read()
+    assert body == b"seeded"
+
+
+def test_each_server_has_its_own_buckets_and_stop_frees_the_port(s3: LocalS3) -> None:
+    with LocalS3() as other:
+        names = [b["Name"] for b in other.client().list_buckets()["Buckets"]]
+        assert names == []
+        port = other.port
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    other.stop()  # a second stop is harmless
+
+
+def test_a_server_that_cannot_start_says_why_in_one_line(s3: LocalS3) -> None:
+    with pytest.raises(LocalS3Error) as failure:
+        LocalS3(port=s3.port).start(timeout=20)
+    assert f"port {s3.port}" in str(failure.value)
+    with pytest.raises(LocalS3Error, match="not been started"):
+        _ = LocalS3().endpoint_url

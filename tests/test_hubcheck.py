@@ -1,0 +1,191 @@
+"""The learner runtime `hubcheck.py`, loaded as a release ships it: a file beside `hub.json`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from hubtrain.config import HubConfig
+from hubtrain.gradingenv import profile_env
+from hubtrain.release import LEARNER_RUNTIME, write_hub_facts
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB_VARIABLES = ("JUPYTERHUB_", "MEM_", "CPU_", "JUPYTER_IMAGE", "HUBTRAIN_GRADING", "SCRATCH")
+
+
+def load_runtime(folder: Path, hub: HubConfig) -> ModuleType:
+    """Copy hubcheck.py and hub.json into `folder` (a module folder) and import it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(LEARNER_RUNTIME, folder / "hubcheck.py")
+    write_hub_facts(hub, folder)
+    name = f"hubcheck_{abs(hash(folder))}"
+    spec = importlib.util.spec_from_file_location(name, folder / "hubcheck.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def off_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A machine that is not a hub; progress goes to a file in tmp_path."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith(HUB_VARIABLES):
+            monkeypatch.delenv(key)
+    progress = tmp_path / "progress.json"
+    monkeypatch.setenv("HUBTRAIN_PROGRESS", str(progress))
+    return progress
+
+
+@pytest.fixture
+def hc(tmp_path: Path, practice_hub: HubConfig, off_hub: Path) -> ModuleType:
+    return load_runtime(tmp_path / "01-login", practice_hub)
+
+
+def test_the_runtime_needs_nothing_from_hubtrain() -> None:
+    source = LEARNER_RUNTIME.read_text()
+    assert "hubtrain" not in "".join(
+        line for line in source.splitlines() if line.startswith(("import", "from"))
+    )
+
+
+def test_off_hub_a_check_says_what_it_needs_in_a_sentence(hc: ModuleType) -> None:
+    with pytest.raises(hc.CheckFailed) as failure:
+        hc.need_env("JUPYTERHUB_USER")
+    lines = failure.value._render_traceback_()
+    assert lines[0] == "✗ this check must run on your hub: JUPYTERHUB_USER is not set."
+    assert lines[1].startswith("  Hint: ")
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_an_empty_server_name_is_a_real_value(
+    hc: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTERHUB_SERVER_NAME", "")
+    assert hc.need_env("JUPYTERHUB_SERVER_NAME", allow_empty=True) == ""
+    with pytest.raises(hc.CheckFailed):
+        hc.need_env("JUPYTERHUB_SERVER_NAME")
+
+
+def test_a_passing_task_says_so_and_is_recorded(
+    hc: ModuleType, off_hub: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with hc.task("who_am_i", "Your username"):
+        hc.expect(True, "never shown")
+    assert capsys.readouterr().out == "✓ Your username: passed.\n"
+    entry = json.loads(off_hub.read_text())["01-login"]["who_am_i"]
+    assert entry["passed"] is True and entry["title"] == "Your username"
+
+
+@pytest.mark.parametrize(
+    ("body", "sentence"),
+    [
+        ("undefined_answer", "✗ `undefined_answer` is not defined yet."),
+        ("raise NotImplementedError()", "✗ this task has not been answered yet."),
+        ("assert 1 == 2", "✗ not quite right yet."),
+        ("{}['key']", "✗ the check stopped with KeyError: 'key'."),
+        ("hc.expect(False, 'x is 3, not 4.', 'Add one.')", "✗ x is 3, not 4."),
+    ],
+)
+def test_whatever_fails_inside_a_task_becomes_one_sentence_and_a_hint(
+    hc: ModuleType, off_hub: Path, body: str, sentence: str
+) -> None:
+    with pytest.raises(hc.CheckFailed) as failure, hc.task("t", "T"):
+        exec(body, {"hc": hc})
+    lines = failure.value._render_traceback_()
+    assert lines[0] == sentence
+    assert len(lines) == 2 and lines[1].startswith("  Hint: ")
+    # nbgrader sees an AssertionError, so the cell scores zero.
+    assert isinstance(failure.value, AssertionError)
+    assert json.loads(off_hub.read_text())["01-login"]["t"]["passed"] is False
+
+
+def test_a_self_check_never_raises_and_grading_skips_it(
+    hc: ModuleType,
+    off_hub: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # the plain-text fallback
+    hc.self_check("layout", "Layout", lambda: hc.need_env("JUPYTERHUB_USER"))
+    assert "✗ this check must run on your hub" in capsys.readouterr().out
+    off_hub.unlink()
+    monkeypatch.setenv("HUBTRAIN_GRADING", "1")
+    hc.self_check("layout", "Layout", lambda: 1 / 0)
+    assert capsys.readouterr().out == "– Layout: self-checked live on your hub; not graded.\n"
+    with hc.task("graded", "Graded"):
+        pass
+    assert not off_hub.exists(), "grading must not write progress into the grader's home"
+
+
+def test_a_question_answered_in_plain_text_gives_feedback(
+    hc: ModuleType,
+    off_hub: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    hc.question("q1", "Q", "Pick one.", {"a": "this", "b": "that"}, "b", {"a": "No.", "b": "Yes."})
+    assert 'hubcheck.answer("q1", "a")' in capsys.readouterr().out
+    hc.answer("q1", "a")
+    hc.answer("q1", "B)")
+    hc.answer("q1", "z")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "✗ Not quite. No."
+    assert out[1] == "✓ Right. Yes."
+    assert out[2].startswith("✗ 'z' is not one of the letters a, b")
+    assert json.loads(off_hub.read_text())["01-login"]["q1"]["passed"] is True
+
+
+def test_memory_sizes_are_read_as_jupyterhub_reads_them(hc: ModuleType) -> None:
+    assert hc.mem_bytes("1G") == 2**30
+    assert hc.mem_bytes("512M") == 512 * 2**20
+    assert hc.mem_bytes("1.9G") == int(1.9 * 2**30)
+    assert hc.mem_bytes(1000) == 1000
+
+
+def test_the_profile_a_server_started_with_is_recognised(
+    hc: ModuleType, practice_hub: HubConfig
+) -> None:
+    small, medium = practice_hub.profile_list
+    assert hc.matching_profiles(profile_env(small)) == ["small"]
+    assert hc.matching_profiles(profile_env(medium)) == ["medium"]
+    # Medium with an image typed into its "Other image" box is still medium.
+    typed = {**profile_env(medium), "JUPYTER_IMAGE_SPEC": "quay.io/jupyter/base-notebook:latest"}
+    assert hc.matching_profiles(typed) == ["medium"]
+    assert hc.matching_profiles({**profile_env(small), "MEM_LIMIT": str(2 * 2**30)}) == []
+
+
+def test_profile_limits_are_sorted_with_default_choices(
+    tmp_path: Path, managed_hub: HubConfig, off_hub: Path
+) -> None:
+    hc = load_runtime(tmp_path / "02-profiles", managed_hub)
+    rows = hc.profile_limits()
+    assert [r["slug"] for r in rows] == ["small", "medium", "gpu"]
+    assert rows[0]["mem_limit"] == 4 * 2**30
+    # medium's default option choice ("mem_16") sets the same 16G as its base.
+    assert rows[1]["mem_limit"] == 16 * 2**30
+
+
+def test_course_summary_lists_every_module_and_task(
+    hc: ModuleType, off_hub: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with hc.task("who_am_i", "Your username and server name"):
+        pass
+    capsys.readouterr()
+    hc.course_summary(ROOT / "exercises")
+    out = capsys.readouterr().out
+    assert "01-login: 1 of 6 done" in out
+    assert "  ✓ Your username and server name (graded)" in out
+    assert "  – Your user record from the hub API (self-checked)" in out
+    for name in ("02-profiles", "03-nbgitpuller", "04-jupyterlab", "05-cloud-data"):
+        assert f"{name}: 0 of " in out

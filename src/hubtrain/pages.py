@@ -92,6 +92,16 @@ def _range(guarantee: str, limit: str) -> str:
     return "not set"
 
 
+def _shared_dirs_text(hub: HubConfig) -> str:
+    """The hub's shared folders for prose: "`~/shared` (read-only)", or "none"."""
+    dirs = hub.storage.shared_dirs
+    if not dirs:
+        return "none"
+    return ", ".join(
+        f"`~/{d.path}` ({'everyone can write' if d.writable else 'read-only'})" for d in dirs
+    )
+
+
 def substitutions(hub: HubConfig) -> dict[str, str]:
     """The `{{ name }}` values every book page may use.
 
@@ -107,6 +117,7 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
         "hub_logout": f"{hub.url}/hub/logout",
         "hub_token_page": f"{hub.url}/hub/token",
         "hub_spawn_page": f"{hub.url}/hub/spawn",
+        "hub_lab_url": f"{hub.url}/hub/user-redirect/lab",
         "default_url": hub.server.default_url,
         "named_servers": "can" if hub.server.named_servers else "cannot",
         "idle_timeout": duration(hub.server.idle_timeout),
@@ -122,6 +133,7 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
         "course_branch": hub.content.branch,
         "course_dir": hub.content.directory,
         "default_profile": hub.default_profile.display_name,
+        "shared_dirs": _shared_dirs_text(hub),
     }
 
 

@@ -1,0 +1,321 @@
+"""The course's pages, as a learner and an instructor see them in the built book.
+
+Every module page must keep the lesson frame (one list of learning objectives, a
+"What can go wrong" table, key points), have an instructor guide, and open its own
+exercise on the hub the book was built for. The pages are read back from the built
+HTML, for the practice hub and for an example managed hub.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from hubtrain.build import BuildResult
+from hubtrain.config import HubConfig, load_hub
+from hubtrain.pages import profile_rows, substitutions
+from hubtrain.sphinx_ext import PROFILE_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB_NAMES = ["practice", "example-managed"]
+
+# Each module's chapter (in book/ and book/instructors/) and the notebook its button opens.
+MODULES = {
+    "01-log-in-and-out": "01-login/login.ipynb",
+    "02-choose-an-environment": "02-profiles/profiles.ipynb",
+    "03-get-materials-with-nbgitpuller": "03-nbgitpuller/nbgitpuller.ipynb",
+    "04-navigate-jupyterlab": "04-jupyterlab/jupyterlab.ipynb",
+    "05-files-and-data-in-the-cloud": "05-cloud-data/cloud_data.ipynb",
+}
+INSTRUCTOR_SECTIONS = (
+    "objectives",
+    "timed-outline",
+    "facilitator-notes",
+    "common-failures-in-the-room",
+    "check-on-the-hub-before-the-session",
+)
+PLACEHOLDERS = re.compile(r"\bTODO\b|\bTBD\b|(?i:being written)")
+
+
+@dataclass
+class _Section:
+    """What one `<section id=...>` of a page holds directly (not in its subsections)."""
+
+    lists: list[int] = field(default_factory=list)  # item count of each top-level list
+    table_headers: list[list[str]] = field(default_factory=list)
+    table_rows: int = 0
+
+
+class _Page(HTMLParser):
+    """The parts of a built page the tests look at: article text, sections, links, images."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: dict[str, _Section] = {}
+        self.launches: list[tuple[str, str]] = []
+        self.images: list[dict[str, str | None]] = []
+        self.profile_tables: list[list[list[str]]] = []
+        self.article_text: list[str] = []
+        self._stack: list[str] = []
+        self._article = 0
+        self._launch = 0
+        self._list_depth = 0
+        self._in_table = False
+        self._in_head = False
+        self._cell: list[str] | None = None
+        self._profile = False
+
+    @property
+    def _section(self) -> _Section | None:
+        return self.sections[self._stack[-1]] if self._stack else None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "article":
+            self._article += 1
+        elif tag == "section" and a.get("id"):
+            self._stack.append(a["id"] or "")
+            self.sections.setdefault(self._stack[-1], _Section())
+        elif tag == "img":
+            self.images.append(a)
+        elif tag == "a" and "hubtrain-launch" in classes:
+            self.launches.append((a.get("href") or "", a.get("data-hubtrain-path") or ""))
+            self._launch += 1
+        elif tag in ("ul", "ol"):
+            if self._list_depth == 0 and self._section is not None:
+                self._section.lists.append(0)
+            self._list_depth += 1
+        elif tag == "li" and self._list_depth == 1 and self._section is not None:
+            self._section.lists[-1] += 1
+        elif tag == "table":
+            self._in_table = True
+            self._profile = "hubtrain-profiles" in classes
+            if self._profile:
+                self.profile_tables.append([])
+            elif self._section is not None:
+                self._section.table_headers.append([])
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr" and self._in_table:
+            if self._profile:
+                self.profile_tables[-1].append([])
+            elif not self._in_head and self._section is not None:
+                self._section.table_rows += 1
+        elif tag in ("td", "th") and self._in_table:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "article":
+            self._article -= 1
+        elif tag == "section" and self._stack:
+            self._stack.pop()
+        elif tag == "a" and self._launch:
+            self._launch -= 1
+        elif tag in ("ul", "ol"):
+            self._list_depth -= 1
+        elif tag == "table":
+            self._in_table = self._profile = False
+        elif tag == "thead":
+            self._in_head = False
+        elif tag in ("td", "th") and self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            if self._profile:
+                self.profile_tables[-1][-1].append(text)
+            elif self._in_head and self._section is not None:
+                self._section.table_headers[-1].append(text)
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        # The launch button names the hub by itself; the prose must name it too.
+        if self._article and not self._launch:
+            self.article_text.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.article_text).split())
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+@dataclass(frozen=True)
+class _Book:
+    hub: HubConfig
+    result: BuildResult
+    pages: dict[str, _Page]
+
+    def page(self, name: str) -> _Page:
+        return self.pages[f"book/{name}.html"]
+
+
+@pytest.fixture(scope="module", params=HUB_NAMES)
+def book(request: pytest.FixtureRequest, built_book: Callable[[str], BuildResult]) -> _Book:
+    name = request.param
+    result = built_book(name)
+    pages = {
+        path.relative_to(result.html).as_posix(): _parse(path)
+        for path in sorted(result.html.rglob("*.html"))
+        if "_static" not in path.parts
+    }
+    return _Book(load_hub(ROOT / "hubs" / f"{name}.yml"), result, pages)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_module_page_keeps_the_lesson_frame(book: _Book, module: str) -> None:
+    page = book.page(module)
+    objectives = page.sections.get("learning-objectives")
+    assert objectives is not None, f"{module}: no 'Learning objectives' section"
+    assert len(objectives.lists) == 1, f"{module}: expected one list of learning objectives"
+    assert objectives.lists[0] >= 2, f"{module}: the learning objectives list is nearly empty"
+
+    problems = page.sections.get("what-can-go-wrong")
+    assert problems is not None, f"{module}: no 'What can go wrong' section"
+    assert problems.table_headers, f"{module}: 'What can go wrong' has no table"
+    assert problems.table_headers[0] == ["Symptom", "Cause", "Fix"], module
+    assert problems.table_rows >= 2, f"{module}: 'What can go wrong' lists too few problems"
+
+    key_points = page.sections.get("key-points")
+    assert key_points is not None, f"{module}: no 'Key points' section"
+    assert key_points.lists and key_points.lists[0] >= 2, f"{module}: key points are missing"
+
+    # The frame's order: objectives at the top, key points at the bottom.
+    order = list(page.sections)
+    assert order.index("learning-objectives") < order.index("what-can-go-wrong")
+    assert order.index("what-can-go-wrong") < order.index("key-points")
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_module_has_an_instructor_guide(book: _Book, module: str) -> None:
+    guide = book.pages.get(f"book/instructors/{module}.html")
+    assert guide is not None, f"no instructor page for {module} in the built book"
+    missing = [s for s in INSTRUCTOR_SECTIONS if s not in guide.sections]
+    assert not missing, f"instructors/{module}: missing sections {missing}"
+    outline = guide.sections["timed-outline"]
+    assert outline.table_headers and outline.table_headers[0][0] == "Minutes"
+    assert outline.table_rows >= 3
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_module_opens_its_exercise_on_this_hub(book: _Book, module: str) -> None:
+    hub, page = book.hub, book.page(module)
+    expected = MODULES[module]
+    paths = [path for _, path in page.launches]
+    assert paths == [expected], f"{module}: expected one button for {expected}, found {paths}"
+    href = page.launches[0][0]
+    url = urlsplit(href)
+    assert f"{url.scheme}://{url.netloc}" == hub.url
+    assert url.path == "/hub/user-redirect/git-pull"
+    query = parse_qs(url.query, strict_parsing=True)
+    assert query["repo"] == [hub.content.repo]
+    assert query["branch"] == [hub.content.branch]
+    urlpath = query["urlpath"][0]
+    assert urlpath.endswith(f"/{hub.content.directory}/{expected}")
+    assert (book.result.release / expected).is_file(), f"{expected} is not in the release"
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_module_page_names_this_hub_in_its_text(book: _Book, module: str) -> None:
+    assert book.hub.name in book.page(module).text
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_cloud_data_page_shows_this_hubs_storage(book: _Book) -> None:
+    storage, text = book.hub.storage, book.page("05-files-and-data-in-the-cloud").text
+    facts = substitutions(book.hub)
+    for expected in (
+        storage.scratch_env,
+        storage.persistent_env,
+        f"{storage.scheme}://",
+        facts["storage_provider"],
+        facts["fsspec_class"],
+        facts["home_quota"],
+    ):
+        assert expected in text, f"module 5 does not show {expected!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_profile_tables_show_this_hubs_profiles(book: _Book) -> None:
+    keys = [key for key, _ in PROFILE_COLUMNS]
+    expected = [[row[key] or "–" for key in keys] for row in profile_rows(book.hub)]
+    shown = {name: page.profile_tables for name, page in book.pages.items() if page.profile_tables}
+    assert "book/02-choose-an-environment.html" in shown, "module 2 has no profile table"
+    for name, tables in shown.items():
+        for table in tables:
+            assert table[1:] == expected, name
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_every_image_has_alt_text(book: _Book) -> None:
+    missing = [
+        f"{name}: {image.get('src')}"
+        for name, page in book.pages.items()
+        for image in page.images
+        if not (image.get("alt") or "").strip()
+    ]
+    assert not missing, "images without alt text:\n" + "\n".join(missing)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_no_page_holds_placeholder_text(book: _Book) -> None:
+    found = [
+        f"{name}: ...{page.text[max(0, m.start() - 40) : m.end() + 40]}..."
+        for name, page in book.pages.items()
+        for m in [PLACEHOLDERS.search(page.text)]
+        if m
+    ]
+    assert not found, "placeholder text in the book:\n" + "\n".join(found)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_lazy_read_page_shows_real_executed_output(book: _Book) -> None:
+    """The lazy-read example ran during the build and read a small part of the data."""
+    text = book.page("05-files-and-data-in-the-cloud/lazy-reads").text
+    assert "fetched 1 object(s), 0.7 kB: ['zarr.json']" in text
+    fractions = re.findall(r"this read fetched [\d.]+ kB, ([\d.]+) % of it", text)
+    assert fractions and float(fractions[0]) < 5
+
+
+def test_every_substitution_is_documented_for_authors(practice_hub: HubConfig) -> None:
+    guide = (ROOT / "book" / "reference" / "writing-content.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `\{\{ (\w+) \}\}` \|", guide, re.MULTILINE))
+    assert documented == set(substitutions(practice_hub))
+
+
+def test_module_chapters_use_hub_facts_not_literal_hub_names() -> None:
+    """Pages name hubs through substitutions, so a re-hosted book never shows ours."""
+    hubs = [load_hub(path) for path in sorted((ROOT / "hubs").glob("*.yml"))]
+    literal = {hub.name for hub in hubs} | {hub.url for hub in hubs}
+    pages = [ROOT / "book" / f"{module}.md" for module in MODULES]
+    pages += [ROOT / "book" / "instructors" / f"{module}.md" for module in MODULES]
+    found = [
+        f"{page.relative_to(ROOT)}: {value}"
+        for page in pages
+        for value in literal
+        if value in page.read_text(encoding="utf-8")
+    ]
+    assert not found, "hard-coded hub facts:\n" + "\n".join(found)

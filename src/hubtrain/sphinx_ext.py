@@ -5,7 +5,11 @@ setting at it. Pages then use:
 
 - ``{hub-profiles}``: the hub's profile table, generated from its `profile_list`;
 - ``{exercise-link} 01-login/login.ipynb``: a button that opens that notebook of
-  the student release on the hub through nbgitpuller.
+  the student release on the hub through nbgitpuller;
+- ``{hub-storage-example}``: Python that writes and reads the hub's scratch bucket
+  with the provider's fsspec package (s3fs or gcsfs);
+- ``{hub-image-checklist}``: what the hub's image and settings must provide (the
+  list `hubtrain doctor` checks on the hub).
 
 A reference to a notebook that is not in the release is a build warning, which
 the strict build turns into an error.
@@ -107,6 +111,59 @@ class ExerciseLink(SphinxDirective):
         return [nodes.raw("", markup, format="html")]
 
 
+def storage_example(provider: str, scratch_env: str) -> str:
+    """Python that writes, reads back and removes one object under the scratch prefix.
+
+    It needs no keys: on the hub the filesystem finds the hub's own credentials.
+    """
+    package, cls = {"s3": ("s3fs", "S3FileSystem"), "gcs": ("gcsfs", "GCSFileSystem")}[provider]
+    return (
+        "import os\n\n"
+        f"import {package}\n\n"
+        f"fs = {package}.{cls}()  # no keys: the hub provides the credentials\n"
+        f'scratch = os.environ["{scratch_env}"]  # your own prefix in the scratch bucket\n'
+        'path = f"{scratch}/hubtrain-check.txt"\n'
+        'with fs.open(path, "w") as f:\n'
+        '    f.write("written from the hub")\n'
+        "print(fs.cat(path).decode())\n"
+        "fs.rm(path)\n"
+    )
+
+
+class StorageExample(SphinxDirective):
+    """The hub's storage code: s3fs or gcsfs and its scratch variable, from the hub file."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        storage = _facts(self)["hub"]["storage"]
+        code = storage_example(storage["provider"], storage["scratch_env"])
+        return [nodes.literal_block(code, code, language="python")]
+
+
+class ImageChecklist(SphinxDirective):
+    """What the hub must provide, for this hub: the same list `hubtrain doctor` checks."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from hubtrain.doctor import requirements
+
+        items = nodes.bullet_list(classes=["hubtrain-checklist"])
+        for need in requirements(_facts(self)["hub"]):
+            kind = {"package": "Python package", "command": "command", "env": "variable"}
+            item = nodes.list_item()
+            para = nodes.paragraph()
+            para += nodes.Text(f"{kind[need.kind]} ")
+            para += nodes.literal(text=need.name)
+            # Text between backticks in the fix (commands) is shown as code.
+            for i, part in enumerate(f": {need.why}. If it is missing: {need.fix}.".split("`")):
+                para += nodes.literal(text=part) if i % 2 else nodes.Text(part)
+            item += para
+            items += item
+        return [items]
+
+
 def _write_link_base(app: Sphinx) -> None:
     """Expose the link recipe to the page's JavaScript (the "my hub" control)."""
     path = app.config.hubtrain_facts
@@ -121,9 +178,37 @@ def _write_link_base(app: Sphinx) -> None:
     app.add_js_file(None, body=f"window.HUBTRAIN = {json.dumps(recipe)};", priority=100)
 
 
+_ROOT_REDIRECT = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Redirecting</title>
+<script>location.replace("{url}" + location.search + location.hash);</script>
+<meta http-equiv="Refresh" content="0; url={url}">
+</head><body><a href="{url}">Open the book</a></body></html>
+"""
+
+
+def _write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
+    """Make `index.html` forward to the first page *with* its `?hub=` parameter.
+
+    Jupyter Book's own redirect is a bare meta refresh, which drops the query, so
+    a TA's `https://book.example.org/?hub=...` link would lose the hub. With
+    JavaScript off the meta refresh still works (and the links use the build's hub).
+    """
+    if exception is not None or app.builder.format != "html" or app.config.root_doc == "index":
+        return
+    index = Path(app.outdir) / "index.html"
+    if index.exists() and "Refresh" not in index.read_text(encoding="utf-8")[:400]:
+        return  # a real page, not a generated redirect
+    url = html.escape(f"{app.config.root_doc}.html")
+    index.write_text(_ROOT_REDIRECT.format(url=url), encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("hubtrain_facts", "", "env")
     app.add_directive("hub-profiles", HubProfiles)
     app.add_directive("exercise-link", ExerciseLink)
+    app.add_directive("hub-storage-example", StorageExample)
+    app.add_directive("hub-image-checklist", ImageChecklist)
     app.connect("builder-inited", _write_link_base)
+    # Before sphinx-external-toc's redirect (priority 500), which skips an existing file.
+    app.connect("build-finished", _write_root_redirect, priority=400)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

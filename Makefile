@@ -28,11 +28,17 @@ node_modules/.installed: package.json package-lock.json
 	$$SUDO apt-get install -y --no-install-recommends chromium \
 	  || ($$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium)
 
+# Debian's bubblewrap: `hubtrain grade` runs each learner's kernel inside it.
+/usr/bin/bwrap:
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get install -y --no-install-recommends bubblewrap \
+	  || ($$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends bubblewrap)
+
 ## Build the student release and the book for HUB (default: the practice hub).
 book: $(BIN)/.installed
 	$(BIN)/hubtrain build --hub $(HUB)
 
-test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium
+test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium /usr/bin/bwrap
 
 ## Install everything the tests need, then run the whole suite.
 test: test-deps

@@ -319,3 +319,18 @@ def test_module_chapters_use_hub_facts_not_literal_hub_names() -> None:
         if value in page.read_text(encoding="utf-8")
     ]
     assert not found, "hard-coded hub facts:\n" + "\n".join(found)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_every_substitution_was_filled_in(book: _Book) -> None:
+    """A `{{ name }}` left in a page means a typo or a substitution used where MyST
+    cannot fill it (inside code or a link); the learner would see the braces."""
+    # The content-author guide shows the substitution syntax on purpose.
+    shown_on_purpose = {"book/reference/writing-content.html"}
+    found = [
+        name
+        for name, page in book.pages.items()
+        if name not in shown_on_purpose and re.search(r"\{\{\s*\w+\s*\}\}", page.text)
+    ]
+    assert not found, f"unfilled substitutions on: {found}"

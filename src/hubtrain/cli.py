@@ -83,9 +83,19 @@ def make_parser() -> argparse.ArgumentParser:
     # Each capability adds its subcommands below, in its own block, by calling an
     # `add_commands(sub)` function of its module.
     # --- exercises and grading environment (issue 4) ---
+    from hubtrain.gradingenv import add_commands as add_exercises
+
+    add_exercises(sub)
     # --- practice hub (issue 5) ---
+    from hubtrain.practice import add_commands as add_practice_hub
+
+    add_practice_hub(sub)
     # --- re-hosting: import-profiles, publish, doctor, link-sheet (issue 6) ---
+    from hubtrain.publish import add_commands as add_rehosting
+
+    add_rehosting(sub)
     # --- workshop grading (issue 7) ---
+    __import__("hubtrain.grading.cli").grading.cli.add_commands(sub)
 
     return parser
 

@@ -1,0 +1,90 @@
+"""`hubtrain grade`: argument parsing only; the work is in `runner.grade_batch`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["add_commands", "cmd_grade"]
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from hubtrain.buckets import LocalS3Error
+    from hubtrain.cli import UsageError, _hub
+    from hubtrain.grading.execute import Limits
+    from hubtrain.grading.runner import grade_batch
+
+    if args.workers < 0:
+        raise UsageError(f"--workers {args.workers}: expected 0 (one per core) or more")
+    if not Path(args.submissions).exists():
+        raise UsageError(f"{args.submissions}: no such folder or zip file")
+    exercises = Path(args.exercises)
+    if not exercises.is_dir():
+        raise UsageError(f"--exercises {exercises}: no such folder")
+    limits = Limits(
+        cell_seconds=args.cell_timeout,
+        notebook_seconds=args.notebook_timeout,
+        memory_bytes=args.memory_mb * 1024**2,
+        output_bytes=args.output_kb * 1024,
+        sandbox=not args.no_sandbox,
+    )
+    try:
+        result = grade_batch(
+            _hub(args),
+            exercises,
+            Path(args.submissions),
+            Path(args.out),
+            assignment=args.assignment,
+            workers=args.workers,
+            dask=args.dask,
+            limits=limits,
+        )
+    except (ValueError, LocalS3Error) as exc:
+        raise UsageError(str(exc)) from None
+    if result.sandbox_note:
+        print(f"Note: {result.sandbox_note}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `grade` on the CLI."""
+    from hubtrain.cli import _add_hub
+
+    parser = sub.add_parser(
+        "grade",
+        help="grade a folder or zip of submitted notebooks with nbgrader",
+        description="Grade SUBMISSIONS (nbgrader's submitted/<student>/<assignment>/ layout, "
+        "or a folder or zip of notebooks whose file names carry the student) into an nbgrader "
+        "gradebook in OUT/course; write OUT/grades.csv and a feedback page per submission.",
+    )
+    _add_hub(parser)
+    parser.add_argument("submissions", metavar="SUBMISSIONS", help="folder or .zip file")
+    parser.add_argument("--assignment", default="", help="grade only this assignment")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="local workers (default: one per core)"
+    )
+    parser.add_argument("--dask", default="", metavar="ADDRESS", help="use this Dask scheduler")
+    parser.add_argument("--out", default="grading", help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--exercises", default="exercises", help="source exercises (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=0,
+        help="seconds per cell, if lower than nbgrader's Execute.timeout (default: that)",
+    )
+    parser.add_argument(
+        "--notebook-timeout",
+        type=int,
+        default=300,
+        help="seconds per notebook (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-mb", type=int, default=2048, help="kernel memory cap (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--output-kb", type=int, default=1024, help="output cap per cell (default: %(default)s)"
+    )
+    parser.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap")
+    parser.set_defaults(func=cmd_grade)

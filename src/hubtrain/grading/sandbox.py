@@ -1,0 +1,139 @@
+"""Where a learner's kernel runs: inside bubblewrap when it works here, with limits either way.
+
+The kernel is started through a tiny launcher (standard library only, written
+next to the kernel's sockets) that sets the memory cap with `resource.setrlimit`,
+asks Linux to kill it when its parent (the grading worker) dies, forwards the
+local bucket server into the sandbox when there is one, and then becomes the
+kernel. With bubblewrap the kernel sees a read-only Python, its own copy of the
+submission and the socket folder, and no network: it talks to the grader over
+unix sockets (jupyter_client's `ipc` transport).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LAUNCHER", "Sandbox", "find_sandbox", "wrapper_command"]
+
+# Runs with the kernel's Python before the kernel, inside the sandbox when there is one.
+LAUNCHER = r"""
+import ctypes, os, resource, signal, socket, sys, threading
+
+def pump(a, b):
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+def bridge(port, path):
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(64)
+    while True:
+        conn, _ = server.accept()
+        up = socket.socket(socket.AF_UNIX)
+        up.connect(path)
+        for a, b in ((conn, up), (up, conn)):
+            threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+args = sys.argv[1:]
+memory = int(args.pop(0))
+bridges = []
+while args[0] != "--":
+    port, path = args.pop(0).split("=", 1)
+    bridges.append((int(port), path))
+args.pop(0)
+# PR_SET_PDEATHSIG: if the grading worker dies, so does this kernel.
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+if bridges and os.fork() == 0:
+    # ipykernel interrupts its whole process group; the bridge must survive that.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for port, path in bridges[1:]:
+        threading.Thread(target=bridge, args=(port, path), daemon=True).start()
+    bridge(*bridges[0])
+    os._exit(0)
+# ipykernel exits when its parent pid changes; inside the sandbox the parent is
+# bwrap's init (pid 1), which ipykernel knows never to poll.
+os.environ["JPY_PARENT_PID"] = str(os.getppid())
+if memory > 0:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+os.execvp(args[0], args)
+"""
+
+_ETC = ("passwd", "group", "hosts", "localtime", "nsswitch.conf", "ssl", "ca-certificates")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A working bubblewrap, or `None` from `find_sandbox` with the reason it is not used."""
+
+    bwrap: str
+
+    def command(self, workdir: Path) -> list[str]:
+        """bwrap arguments that let the kernel see only `workdir` and a read-only Python."""
+        cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        cmd += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+        cmd += ["--tmpfs", "/tmp"]
+        for top in ("bin", "sbin", "lib", "lib32", "lib64"):
+            path = Path("/") / top
+            if path.is_symlink():
+                cmd += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                cmd += ["--ro-bind", str(path), str(path)]
+        for name in _ETC:
+            if (Path("/etc") / name).exists():
+                cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
+            if not prefix.startswith("/usr/"):
+                cmd += ["--ro-bind", prefix, prefix]
+        # No --chdir: bwrap keeps the working directory jupyter_client gave it.
+        cmd += ["--bind", str(workdir), str(workdir)]
+        return [*cmd, "--"]
+
+
+@functools.cache
+def find_sandbox() -> tuple[Sandbox | None, str]:
+    """The sandbox to use and "" , or `None` and a one-line reason (checked once per process)."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return None, "bubblewrap (bwrap) is not installed"
+    probe = Path(os.environ.get("TMPDIR", "/tmp"))
+    sandbox = Sandbox(bwrap)
+    try:
+        result = subprocess.run(
+            [*sandbox.command(probe), sys.executable, "-c", "import ipykernel"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"bwrap could not run: {exc}"
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        return None, f"bwrap does not work here: {last}"
+    return sandbox, ""
+
+
+def wrapper_command(
+    workdir: Path, memory_bytes: int, bridges: dict[int, Path], sandbox: Sandbox | None
+) -> list[str]:
+    """The command put in front of the kernel's own: sandbox (if any), then the launcher."""
+    launcher = workdir / ".hubtrain-launch.py"
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    prefix = sandbox.command(workdir) if sandbox else []
+    links = [f"{port}={path}" for port, path in bridges.items()]
+    return [*prefix, sys.executable, str(launcher), str(memory_bytes), *links, "--"]

@@ -1,0 +1,181 @@
+"""JupyterHub configuration for the practice hub, from one settings file.
+
+`hubtrain hub` writes `<state>/settings.json` and a two-line
+`jupyterhub_config.py` that calls `configure(c, settings_path)`; JupyterHub then
+runs in its own process with this configuration. Keeping the settings as data
+(and the password out of them) means nothing secret is ever written to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PASSWORD_ENV", "Settings", "configure", "write_config"]
+
+# The hub process reads the password from this variable and removes it from its
+# environment at once, so no child process (proxy, services, servers) inherits it.
+PASSWORD_ENV = "HUBTRAIN_HUB_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the hub process needs to know, as JSON-able data."""
+
+    state: str
+    ip: str
+    port: int
+    hub_port: int
+    proxy_api_port: int
+    course_port: int
+    course_root: str
+    profile_list: list[dict[str, Any]]
+    default_url: str
+    named_servers: bool
+    idle_timeout: int
+    max_age: int
+    server_env: dict[str, str] = field(default_factory=dict)
+    shared_dirs: list[str] = field(default_factory=list)
+    proxy_command: str = "configurable-http-proxy"
+    bin_dir: str = str(Path(sys.executable).parent)
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.ip in ("", "0.0.0.0") else self.ip
+        return f"http://{host}:{self.port}"
+
+
+def write_config(settings: Settings) -> Path:
+    """Write the settings and the config file that loads them; return the config path."""
+    state = Path(settings.state)
+    (state / "settings.json").write_text(json.dumps(asdict(settings), indent=1), encoding="utf-8")
+    _write_server_config(state / "jupyter")
+    config = state / "jupyterhub_config.py"
+    config.write_text(
+        "# Written by `hubtrain hub` at each start; edit the hub file instead.\n"
+        "from hubtrain.practice.hubconfig import configure\n\n"
+        "configure(c, __file__)  # noqa: F821\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+# nbgrader is installed in the same environment (the course is built with it),
+# but a learner's hub does not show the instructor's tools. JupyterLab's news
+# pop-up is off too: it asks a question no learner on a managed hub is asked.
+_LAB_PAGE_CONFIG = {
+    "disabledExtensions": {
+        "@jupyter/nbgrader": True,
+        "@jupyterlab/apputils-extension:announcements": True,
+    }
+}
+_SERVER_CONFIG = {
+    "ServerApp": {
+        "jpserver_extensions": {
+            "nbgrader.server_extensions.formgrader": False,
+            "nbgrader.server_extensions.validate_assignment": False,
+            "nbgrader.server_extensions.assignment_list": False,
+            "nbgrader.server_extensions.course_list": False,
+        }
+    }
+}
+
+
+def _write_server_config(folder: Path) -> None:
+    """Configuration every learner's server reads (on `JUPYTER_CONFIG_PATH`: it
+    outranks the environment's own files, while `~/.jupyter` stays each learner's)."""
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    (folder / "labconfig" / "page_config.json").write_text(
+        json.dumps(_LAB_PAGE_CONFIG, indent=1), encoding="utf-8"
+    )
+    (folder / "jupyter_server_config.json").write_text(
+        json.dumps(_SERVER_CONFIG, indent=1), encoding="utf-8"
+    )
+
+
+def _cull_every(timeout: int) -> int:
+    """Check often enough that a server is stopped soon after its idle timeout."""
+    return max(10, min(300, timeout // 4))
+
+
+def configure(c: Any, config_file: str) -> None:
+    """Fill JupyterHub's config object `c` from the settings beside `config_file`."""
+    state = Path(config_file).resolve().parent
+    data = json.loads((state / "settings.json").read_text(encoding="utf-8"))
+    s = Settings(**data)
+    python = str(Path(s.bin_dir) / "python")
+
+    c.JupyterHub.ip = s.ip
+    c.JupyterHub.port = s.port
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = s.hub_port
+    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+    # Stopping the hub stops every learner's server too (JupyterHub's default,
+    # stated because the "what survives a restart" lesson depends on it).
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.allow_named_servers = s.named_servers
+
+    c.ConfigurableHTTPProxy.command = [s.proxy_command]
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
+    c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
+
+    # Any username logs in with the one password printed at start-up. JupyterHub's
+    # SharedPasswordAuthenticator replaces DummyAuthenticator's deprecated password.
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = os.environ.pop(PASSWORD_ENV, None)
+    c.Authenticator.allow_all = True
+
+    c.JupyterHub.spawner_class = "hubtrain.practice.spawner.PracticeSpawner"
+    c.PracticeSpawner.profile_list = s.profile_list
+    c.PracticeSpawner.home_dir_template = str(state / "homes" / "{username}")
+    c.PracticeSpawner.notebook_dir = str(state / "homes" / "{username}")
+    c.PracticeSpawner.default_url = s.default_url
+    c.PracticeSpawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
+    c.PracticeSpawner.environment = {**s.server_env, "JUPYTER_CONFIG_PATH": str(state / "jupyter")}
+    c.PracticeSpawner.shared_dirs = {name: str(state / "shared" / name) for name in s.shared_dirs}
+    c.PracticeSpawner.start_timeout = 120
+    c.PracticeSpawner.http_timeout = 120
+
+    c.JupyterHub.services = [
+        {
+            "name": "course",
+            "url": f"http://127.0.0.1:{s.course_port}",
+            "command": [python, "-m", "hubtrain.practice.course", s.course_root],
+            "display": False,
+        }
+    ]
+    roles = []
+    if s.idle_timeout:
+        c.JupyterHub.services.append(
+            {
+                "name": "idle-culler",
+                "command": [
+                    python,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={s.idle_timeout}",
+                    f"--cull-every={_cull_every(s.idle_timeout)}",
+                    f"--max-age={s.max_age}",
+                ],
+                "display": False,
+            }
+        )
+        roles.append(
+            {
+                "name": "idle-culler",
+                "scopes": [
+                    "list:users",
+                    "read:users:activity",
+                    "read:servers",
+                    "delete:servers",
+                ],
+                "services": ["idle-culler"],
+            }
+        )
+    c.JupyterHub.load_roles = roles

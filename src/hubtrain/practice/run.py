@@ -1,0 +1,515 @@
+"""Start and stop the practice hub: release, buckets, JupyterHub and its children.
+
+`PracticeHub` is what `hubtrain hub`, the end-to-end test, the screenshot script
+and the benchmark all use, so each of them runs exactly the hub a learner gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import psutil
+
+from hubtrain.buckets import LocalS3, s3_env
+from hubtrain.config import HubConfig
+from hubtrain.practice.hubconfig import PASSWORD_ENV, Settings, write_config
+from hubtrain.practice.storage import load_objects, save_objects
+
+__all__ = [
+    "COURSE_SERVICE",
+    "PracticeHub",
+    "PracticeHubError",
+    "add_commands",
+    "kubespawner_profile",
+    "served_hub",
+]
+
+COURSE_SERVICE = "/services/course/"
+SCRATCH_BUCKET = "hubtrain-scratch"
+PERSISTENT_BUCKET = "hubtrain-persistent"
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+MIN_PASSWORD = 8  # SharedPasswordAuthenticator refuses shorter passwords.
+
+
+class PracticeHubError(RuntimeError):
+    """The practice hub cannot start; `str()` is one line saying what to do."""
+
+
+def served_hub(hub: HubConfig, url: str) -> HubConfig:
+    """The hub file as served at `url`: its URL, and a course repo on it, follow.
+
+    The practice hub file names port 8000; on another port every link and the
+    facts shipped in the release must name the port actually used.
+    """
+    url = url.rstrip("/")
+    repo = hub.content.repo
+    if repo.startswith(hub.url + "/"):
+        repo = url + repo[len(hub.url) :]
+    content = hub.content.model_copy(update={"repo": repo})
+    return hub.model_copy(update={"url": url, "content": content})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _check_port(ip: str, port: int) -> None:
+    with socket.socket() as sock:
+        # As servers do: connections of a hub stopped a moment ago may linger in
+        # TIME_WAIT, and they do not stop a new server from listening.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            raise PracticeHubError(
+                f"port {port} on {ip} is in use (is a hub already running?); "
+                "stop it or choose another port with --port"
+            ) from None
+
+
+def _proxy_command(root: Path) -> str:
+    found = shutil.which("configurable-http-proxy")
+    local = root / "node_modules" / ".bin" / "configurable-http-proxy"
+    if found:
+        return found
+    if local.exists():
+        return str(local)
+    raise PracticeHubError(
+        "configurable-http-proxy is not installed; run `npm ci` in the repository (or `make hub`)"
+    )
+
+
+class _Background(threading.Thread):
+    """Run one function in a thread; `result()` waits and re-raises its error."""
+
+    def __init__(self, func: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self._func = func
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._func()
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> None:
+        self.join()
+        if self._error is not None:
+            raise self._error
+
+
+class PracticeHub:
+    """A running practice hub. Use as a context manager, or `start()` then `stop()`.
+
+    State lives in `state`: the hub database and cookie secret, homes in
+    `state/homes/<user>`, the published course in `state/course/`, bucket
+    objects in `state/buckets/`, and the hub's log in `state/jupyterhub.log`.
+    """
+
+    def __init__(
+        self,
+        hub: HubConfig,
+        state: Path,
+        *,
+        root: Path = Path("."),
+        port: int = 8000,
+        public: bool = False,
+        password: str = "",
+        idle_timeout: int | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.state = Path(state).resolve()
+        self.port = port
+        self.ip = "0.0.0.0" if public else "127.0.0.1"
+        self.password = password or secrets.token_urlsafe(9)
+        if len(self.password) < MIN_PASSWORD:
+            raise PracticeHubError(
+                f"the hub password must be at least {MIN_PASSWORD} characters "
+                "(set a longer HUBTRAIN_PASSWORD)"
+            )
+        self.url = f"http://127.0.0.1:{port}"
+        self.hub = served_hub(hub, self.url)
+        self.idle_timeout = hub.server.idle_timeout if idle_timeout is None else idle_timeout
+        self.log_path = self.state / "jupyterhub.log"
+        self.s3: LocalS3 | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: object | None = None
+        self._buckets_loaded = False
+
+    # -- the course repository --------------------------------------------
+
+    def course_repo(self) -> Path | None:
+        """The bare repository the course service serves, or None if `content.repo`
+        points somewhere other than this hub's course service."""
+        prefix = self.url + COURSE_SERVICE
+        repo = self.hub.content.repo
+        if not repo.startswith(prefix) or not repo[len(prefix) :].strip("/"):
+            return None
+        return self.state / "course" / repo[len(prefix) :].strip("/")
+
+    def _fingerprint(self) -> str:
+        """A hash of everything the release is made from: exercises, the learner
+        runtime, the hub facts and the release code. Same hash, same release."""
+        from hubtrain import release
+
+        digest = hashlib.sha256()
+        exercises = self.root / "exercises"
+        for path in sorted(exercises.rglob("*")):
+            parts = path.relative_to(exercises).parts
+            if path.is_file() and not {".ipynb_checkpoints", "__pycache__"} & set(parts):
+                digest.update(str(path.relative_to(exercises)).encode() + b"\0")
+                digest.update(path.read_bytes())
+        digest.update(release.LEARNER_RUNTIME.read_bytes())
+        digest.update(Path(release.__file__).read_bytes())
+        digest.update(json.dumps(self.hub.facts(), sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def publish_course(self) -> str:
+        """Build the student release for this hub and commit it to the course repo.
+
+        Each change adds a commit on top of the last one, so learners' clones
+        merge it like any course update. When nothing the release is made from
+        has changed since the last publish, nbgrader is not run again (it takes
+        most of a start-up). Returns the new tip, or "" when nothing was done.
+        """
+        from hubtrain.publish import publish
+        from hubtrain.release import make_release
+
+        target = self.course_repo()
+        if target is None:
+            return ""
+        stamp = self.state / "course" / f"{target.name}.fingerprint"
+        fingerprint = self._fingerprint()
+        if target.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+            return ""
+        exercises = self.root / "exercises"
+        release = make_release(self.hub, exercises, self.state / "build")
+        sha = publish(
+            release,
+            str(target),
+            self.hub.content.branch,
+            exercises=exercises,
+            message="Update the student release (hubtrain hub)",
+        )
+        stamp.write_text(fingerprint)
+        return sha
+
+    # -- start and stop -----------------------------------------------------
+
+    def start(self) -> PracticeHub:
+        """Publish the course, start the buckets and JupyterHub; wait until it answers."""
+        exercises = self.root / "exercises"
+        if not exercises.is_dir():
+            raise PracticeHubError(f"{exercises}: no exercises folder (use --root)")
+        _check_port(self.ip, self.port)
+        proxy = _proxy_command(self.root)
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "homes").mkdir(exist_ok=True)
+        # The release builds while the buckets and the hub start: nbgrader is the
+        # slowest step, and the hub does not need the course until a learner pulls.
+        # The bucket server starts alongside too: its address is fixed up front,
+        # so the hub's configuration can name it before it answers.
+        publishing = _Background(self.publish_course)
+        self.s3 = LocalS3(port=_free_port())
+        buckets = _Background(self._start_buckets)
+        try:
+            self._start_hub(proxy)
+            self._wait_ready()
+            buckets.result()
+            publishing.result()
+        except BaseException:
+            publishing.join()
+            buckets.join()
+            self.stop()
+            raise
+        return self
+
+    def _start_buckets(self) -> None:
+        """Start the bucket server, restore saved objects, make the hub's buckets."""
+        assert self.s3 is not None
+        self.s3.start()
+        load_objects(self.s3.client(), self.state / "buckets")
+        for bucket in (SCRATCH_BUCKET, PERSISTENT_BUCKET):
+            self.s3.ensure_bucket(bucket)
+        # Only a server that got every saved object back may overwrite the copy.
+        self._buckets_loaded = True
+
+    def _server_env(self) -> dict[str, str]:
+        assert self.s3 is not None
+        storage = self.hub.storage
+        env = s3_env(self.s3.endpoint_url)
+        for variable, bucket in (
+            (storage.scratch_env, SCRATCH_BUCKET),
+            (storage.persistent_env, PERSISTENT_BUCKET),
+        ):
+            if variable:
+                env[variable] = f"s3://{bucket}/{{username}}"
+        return env
+
+    def _start_hub(self, proxy: str) -> None:
+        settings = Settings(
+            state=str(self.state),
+            ip=self.ip,
+            port=self.port,
+            hub_port=_free_port(),
+            proxy_api_port=_free_port(),
+            course_port=_free_port(),
+            course_root=str(self.state / "course"),
+            profile_list=[kubespawner_profile(p) for p in self.hub.profile_list],
+            default_url=self.hub.server.default_url,
+            named_servers=self.hub.server.named_servers,
+            idle_timeout=self.idle_timeout,
+            max_age=self.hub.server.max_age,
+            server_env=self._server_env(),
+            shared_dirs=[d.path for d in self.hub.storage.shared_dirs],
+            proxy_command=proxy,
+        )
+        config = write_config(settings)
+        env = dict(os.environ)
+        env.pop("HUBTRAIN_PASSWORD", None)
+        env[PASSWORD_ENV] = self.password
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        # Its own session: Ctrl-C reaches only us, and we stop the hub in order.
+        self._process = subprocess.Popen(
+            [str(Path(bin_dir) / "jupyterhub"), "-f", str(config)],
+            cwd=self.state,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise PracticeHubError(
+                    f"JupyterHub exited at start; see {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/hub/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise PracticeHubError(
+            f"JupyterHub did not answer within {timeout:.0f} s; see {self.log_path}"
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the hub's log (it never holds the password)."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop JupyterHub (which stops servers, proxy and services), then anything
+        it left behind, then save the buckets and stop their server. Safe to call twice."""
+        process, self._process = self._process, None
+        if process is not None:
+            try:
+                children = psutil.Process(process.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            # Servers start in their own sessions; anything still alive is stopped here.
+            alive = [c for c in children if c.is_running()]
+            for child in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.terminate()
+            _, alive = psutil.wait_procs(alive, timeout=5)
+            for child in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        if self._log is not None:
+            self._log.close()  # type: ignore[attr-defined]
+            self._log = None
+        s3, self.s3 = self.s3, None
+        if s3 is not None:
+            try:
+                if self._buckets_loaded:
+                    save_objects(s3.client(), self.state / "buckets")
+            finally:
+                self._buckets_loaded = False
+                s3.stop()
+
+    @property
+    def running(self) -> bool:
+        """True while the JupyterHub process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> PracticeHub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def kubespawner_profile(profile: object) -> dict[str, object]:
+    """A hub-file profile as KubeSpawner receives it: only the keys that were given,
+    with the slug the book shows (so the form and the book agree)."""
+    data = profile.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+    data["slug"] = profile.key  # type: ignore[attr-defined]
+    for option in data.get("profile_options", {}).values():
+        if option.get("unlisted_choice") is None:
+            option.pop("unlisted_choice", None)
+    return data
+
+
+# -- the command line ------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run the hub in this process until SIGTERM or Ctrl-C; errors are one line."""
+    from hubtrain.buckets import LocalS3Error
+    from hubtrain.config import HubFileError, load_hub
+    from hubtrain.publish import PublishError
+    from hubtrain.release import LeakError
+
+    # A polite stop (from `hubtrain hub`, `kill`, a CI runner) stops everything.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    practice: PracticeHub | None = None
+    try:
+        hub = load_hub(args.hub)
+        practice = PracticeHub(
+            hub,
+            Path(args.state),
+            root=Path(args.root),
+            port=args.port,
+            public=args.public,
+            password=os.environ.get("HUBTRAIN_PASSWORD", ""),
+            idle_timeout=args.idle_timeout,
+        )
+        print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
+        practice.start()
+        print(f"Practice hub: {practice.url}", flush=True)
+        print(f"Password: {practice.password}  (any username)", flush=True)
+        print(f"Log: {practice.log_path}. Press Ctrl-C to stop.", flush=True)
+        while practice.running:
+            time.sleep(0.5)
+        print(f"hubtrain: JupyterHub stopped; see {practice.log_path}", file=sys.stderr)
+        return 1
+    except (HubFileError, PracticeHubError, PublishError, LocalS3Error, LeakError) as exc:
+        print(f"hubtrain: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Stopping the practice hub ...", flush=True)
+        return 0
+    finally:
+        if practice is not None:
+            practice.stop()
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Run the practice hub until Ctrl-C.
+
+    The hub runs in a child process with its own session. Ctrl-C in a terminal
+    reaches every process of the foreground group at once, so the bucket server
+    would die before its objects could be saved; instead, this process turns
+    Ctrl-C into one SIGTERM for the child, which stops everything in order.
+    """
+    from hubtrain.config import load_hub
+
+    load_hub(args.hub)
+    root = Path(args.root).resolve()
+    state = Path(args.state).resolve() if args.state else root / ".hubtrain" / "practice"
+    if args.public:
+        print(
+            "hubtrain: warning: --public listens on every network interface; anyone who can "
+            "reach this machine and has the password can run code on it",
+            file=sys.stderr,
+        )
+    argv = ["--hub", str(args.hub), "--port", str(args.port), "--state", str(state)]
+    argv += ["--root", str(root)]
+    if args.public:
+        argv.append("--public")
+    if args.idle_timeout is not None:
+        argv += ["--idle-timeout", str(args.idle_timeout)]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hubtrain.practice", *argv], start_new_session=True
+    )
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGTERM)
+    while True:
+        try:
+            child.wait()
+            return 0
+        except KeyboardInterrupt:
+            print("hubtrain: still stopping, please wait ...", file=sys.stderr)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hub", default="hubs/practice.yml", help="hub file (default: %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--public", action="store_true", help="listen on all interfaces, not only 127.0.0.1"
+    )
+    parser.add_argument(
+        "--state", default="", help="state folder (default: ROOT/.hubtrain/practice)"
+    )
+    parser.add_argument("--root", default=".", help="the course repository (default: .)")
+    parser.add_argument(
+        "--idle-timeout",
+        type=int,
+        default=None,
+        help="stop idle servers after this many seconds (default: the hub file's)",
+    )
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `hubtrain hub`."""
+    parser = sub.add_parser("hub", help="run the local practice hub (Ctrl-C stops it)")
+    _add_arguments(parser)
+    parser.set_defaults(func=cmd_hub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The hub process that `hubtrain hub` starts (`python -m hubtrain.practice`)."""
+    parser = argparse.ArgumentParser(prog="hubtrain hub")
+    _add_arguments(parser)
+    return _serve(parser.parse_args(argv))

@@ -1,0 +1,121 @@
+"""The real exercises: `hubtrain grade` and stock `nbgrader autograde` give identical scores.
+
+Both grade the same submissions (a correct and a partial learner for every
+assignment) in the same grading environment (`hubtrain grading-env`) from
+copies of one course. nbgrader's own `export` and `generate_feedback` then work
+on our gradebook; stock feedback shows hidden tests and ours does not.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from test_grading import hidden_lines, page_text
+
+from hubtrain.config import HubConfig
+from hubtrain.grading import Limits, grade_batch
+from hubtrain.grading.course import prepare_course
+from hubtrain.grading.samples import answered
+from hubtrain.release import nbgrader_env, run_nbgrader
+
+STUDENTS = {"full": "correct", "part": "partial"}
+
+
+def cell_scores(course: Path) -> dict[tuple[str, str, str, str], float]:
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for assignment in gb.assignments:
+            for sub in assignment.submissions:
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        key = (sub.student.id, assignment.name, nb.name, grade.name)
+                        scores[key] = grade.score
+    return scores
+
+
+@pytest.mark.slow
+def test_real_exercises_score_like_stock_nbgrader(
+    practice_hub: HubConfig, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter-runtime"))
+    exercises = tmp_path / "exercises"
+    shutil.copytree(root / "exercises", exercises)
+    out = tmp_path / "out"
+    course = prepare_course(practice_hub, exercises, out / "course")
+    stock = tmp_path / "stock"
+    shutil.copytree(course.root, stock)
+
+    incoming = tmp_path / "in" / "submitted"
+    for assignment, notebooks in course.assignments.items():
+        for name in notebooks:
+            release = nbformat.read(course.root / "release" / assignment / f"{name}.ipynb", 4)
+            source = nbformat.read(course.root / "source" / assignment / f"{name}.ipynb", 4)
+            for student, kind in STUDENTS.items():
+                target = incoming / student / assignment / f"{name}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(answered(release, source, kind), target)
+
+    result = grade_batch(
+        practice_hub,
+        exercises,
+        incoming.parent,
+        out,
+        workers=2,
+        limits=Limits(),
+        say=lambda _: None,
+    )
+    assert len(result.rows) == len(STUDENTS) * len(course.assignments)
+    assert {r.status for r in result.rows} <= {"graded", "flagged"}
+
+    shutil.copytree(incoming, stock / "submitted")
+    grading = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hubtrain.cli",
+            "grading-env",
+            "--hub",
+            str(root / "hubs/practice.yml"),
+            "--",
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "autograde",
+            "*",
+            f"--CourseDirectory.root={stock}",
+        ],
+        cwd=stock,
+        env=nbgrader_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert grading.returncode == 0, grading.stderr[-3000:]
+
+    ours, theirs = cell_scores(out / "course"), cell_scores(stock)
+    assert ours == theirs
+    full = sum(r.score for r in result.rows if r.student == "full")
+    assert full == sum(r.max_score for r in result.rows if r.student == "full") > 0
+
+    run_nbgrader(out / "course", "export", "--to=grades-export.csv")
+    with (out / "course" / "grades-export.csv").open(newline="") as fh:
+        exported = {
+            (r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(fh)
+        }
+    assert exported == {(r.assignment, r.student): r.score for r in result.rows}
+
+    run_nbgrader(out / "course", "generate_feedback", "*")
+    secrets = hidden_lines(exercises)
+    stock_pages = list((out / "course" / "feedback").rglob("*.html"))
+    assert stock_pages and any(any(s in page_text(p) for s in secrets) for p in stock_pages), (
+        "stock nbgrader feedback was expected to show hidden tests"
+    )
+    for page in (out / "feedback").rglob("*.html"):
+        assert not [s for s in secrets if s in page_text(page)], page

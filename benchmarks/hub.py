@@ -19,7 +19,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from hubtrain.localenv import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "benchmark-password"
 TIMEOUT = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_health(url: str, started: float) -> float:
@@ -94,15 +89,15 @@ def environment(tmp: Path) -> dict[str, str]:
     return env
 
 
-def practice(hub: str, state: Path, tmp: Path, user: str) -> tuple[float, float]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "hubtrain"), "hub", "--hub", hub, "--port", str(port)]
-    command += ["--state", str(state)]
+def time_start(
+    command: list[str], cwd: Path, tmp: Path, url: str, user: str, form: dict[str, str] | None
+) -> tuple[float, float]:
+    """Seconds from running `command` until the hub answers, and until `user`'s
+    server runs; the hub is stopped afterwards whatever happens."""
     started = time.monotonic()
     process = subprocess.Popen(
         command,
-        cwd=ROOT,
+        cwd=cwd,
         env=environment(tmp),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -110,10 +105,18 @@ def practice(hub: str, state: Path, tmp: Path, user: str) -> tuple[float, float]
     )
     try:
         answered = wait_health(url, started)
-        running = spawn_server(url, user, {"profile": "small"}, started)
+        running = spawn_server(url, user, form, started)
     finally:
         stop(process)
     return answered, running
+
+
+def practice(hub: str, state: Path, tmp: Path, user: str) -> tuple[float, float]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "hubtrain"), "hub", "--hub", hub, "--port", str(port)]
+    command += ["--state", str(state)]
+    return time_start(command, ROOT, tmp, url, user, {"profile": "small"})
 
 
 def bare(tmp: Path) -> tuple[float, float]:
@@ -135,21 +138,7 @@ def bare(tmp: Path) -> tuple[float, float]:
     if os.geteuid() == 0:
         # As the practice hub does: a Jupyter server refuses root without this.
         command.append("--Spawner.args=['--ServerApp.allow_root=True']")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command,
-        cwd=folder,
-        env=environment(tmp),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        answered = wait_health(url, started)
-        running = spawn_server(url, "baseline", None, started)
-    finally:
-        stop(process)
-    return answered, running
+    return time_start(command, folder, tmp, url, "baseline", None)
 
 
 def main() -> None:

@@ -103,14 +103,8 @@ def _outputs(path: Path, env: dict[str, str]) -> dict[str, str]:
     client = NotebookClient(
         notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
     )
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    # The kernel gets exactly `env` (jupyter_client's start_kernel takes it).
+    client.execute(env=env)
     said = {}
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

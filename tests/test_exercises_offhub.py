@@ -35,15 +35,8 @@ def _run(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
         allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    saved = dict(os.environ)
-    # The kernel inherits this process's environment; restore it afterwards.
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    # The kernel gets exactly `env` (jupyter_client's start_kernel takes it).
+    client.execute(env=env)
     return notebook
 
 

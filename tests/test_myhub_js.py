@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from hubtrain.build import BuildResult
 from hubtrain.config import HubConfig
 from hubtrain.links import exercise_link, nbgitpuller_link
+from hubtrain.practice.browser import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book")]
 
@@ -80,19 +80,8 @@ def site(practice_book: BuildResult) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    args = [
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    if os.geteuid() == 0:
-        # Chromium refuses to start as root with its sandbox on; CI and these
-        # machines run as root.
-        args.append("--no-sandbox")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        browser = launch(playwright)
         yield browser
         browser.close()
 

@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from hubtrain.config import HubConfig
+from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub, served_hub
 from hubtrain.practice.run import kubespawner_profile
 from hubtrain.practice.spawner import PracticeSpawner, kubespawner_templates
@@ -27,12 +28,6 @@ HUBTRAIN = Path(sys.executable).with_name("hubtrain")
 PASSWORD = "practice-hub-password"
 # One worker runs the module, so the course is built and published once.
 pytestmark = pytest.mark.xdist_group("practice-hub")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _spawner(hub: HubConfig, user_options: dict[str, str] | None = None) -> PracticeSpawner:
@@ -128,7 +123,7 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
 def test_short_password_is_refused(tmp_path: Path) -> None:
     env = {**os.environ, "HUBTRAIN_PASSWORD": "short"}
     result = subprocess.run(
-        [str(HUBTRAIN), "hub", "--port", str(_free_port()), "--state", str(tmp_path / "s")],
+        [str(HUBTRAIN), "hub", "--port", str(free_port()), "--state", str(tmp_path / "s")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -155,7 +150,7 @@ def published_state(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_CONFIG_DIR", str(state.parent / "jupyter-config"))
         patch.setenv("JUPYTER_RUNTIME_DIR", str(state.parent / "jupyter-runtime"))
-        with PracticeHub(practice_hub, state, root=ROOT, port=_free_port(), password=PASSWORD):
+        with PracticeHub(practice_hub, state, root=ROOT, port=free_port(), password=PASSWORD):
             pass
         yield state
 
@@ -173,7 +168,7 @@ def test_course_repo_clones_shallow_over_http(
 ) -> None:
     """What nbgitpuller does: a shallow clone of the course branch, with no solutions."""
     state = _copy(published_state, tmp_path)
-    with PracticeHub(practice_hub, state, root=ROOT, port=_free_port(), password=PASSWORD) as hub:
+    with PracticeHub(practice_hub, state, root=ROOT, port=free_port(), password=PASSWORD) as hub:
         clone = tmp_path / "clone"
         branch = hub.hub.content.branch
         subprocess.run(
@@ -200,13 +195,13 @@ def test_state_survives_a_restart(
 ) -> None:
     """Homes, bucket objects, the database and the cookie secret outlive the hub."""
     state = _copy(published_state, tmp_path)
-    with PracticeHub(practice_hub, state, root=ROOT, port=_free_port(), password=PASSWORD) as hub:
+    with PracticeHub(practice_hub, state, root=ROOT, port=free_port(), password=PASSWORD) as hub:
         assert hub.s3 is not None
         hub.s3.client().put_object(Bucket="hubtrain-scratch", Key="ada/notes.txt", Body=b"kept")
         (state / "homes" / "ada").mkdir(parents=True)
         (state / "homes" / "ada" / "work.txt").write_text("mine")
     secret = (state / "jupyterhub_cookie_secret").read_bytes()
-    with PracticeHub(practice_hub, state, root=ROOT, port=_free_port(), password=PASSWORD) as hub:
+    with PracticeHub(practice_hub, state, root=ROOT, port=free_port(), password=PASSWORD) as hub:
         assert hub.s3 is not None
         body = hub.s3.client().get_object(Bucket="hubtrain-scratch", Key="ada/notes.txt")
         assert body["Body"].read() == b"kept"
@@ -221,7 +216,7 @@ def test_ctrl_c_stops_everything(published_state: Path, tmp_path: Path) -> None:
     """Ctrl-C in a terminal (SIGINT to the whole process group) stops every process
     the hub started, after saving the buckets."""
     state = _copy(published_state, tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HUBTRAIN_PASSWORD": PASSWORD}
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
     env["PATH"] = os.pathsep.join([str(ROOT / "node_modules" / ".bin"), env["PATH"]])

@@ -9,7 +9,6 @@ server from the control panel, log out.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 
 from hubtrain.config import HubConfig
 from hubtrain.links import exercise_link
+from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub, browser
 from hubtrain.release import assignments
 
@@ -39,12 +39,6 @@ ACTIVE = browser.ACTIVE
 STDERR = "application/vnd.jupyter.stderr"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _bytes(spec: str | int) -> int:
     """Memory as JupyterHub's ByteSpecification reads it: suffixes are powers of 1024."""
     if isinstance(spec, int):
@@ -59,7 +53,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig) -> It
         patch.setenv("JUPYTER_CONFIG_DIR", str(state / "jupyter-config-of-the-hub"))
         patch.setenv("JUPYTER_RUNTIME_DIR", str(state / "jupyter-runtime-of-the-hub"))
         practice = PracticeHub(
-            practice_hub, state / "state", root=ROOT, port=_free_port(), password=PASSWORD
+            practice_hub, state / "state", root=ROOT, port=free_port(), password=PASSWORD
         )
         with practice:
             yield practice

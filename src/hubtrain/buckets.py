@@ -19,6 +19,8 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
+from hubtrain.localenv import free_port
+
 __all__ = ["DUMMY_KEY", "LocalS3", "LocalS3Error", "s3_env"]
 
 # moto accepts any credentials; these are obviously not real ones.
@@ -51,12 +53,6 @@ def s3_env(endpoint_url: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_free(port: int) -> bool:
@@ -92,7 +88,7 @@ class LocalS3:
         if self._process is not None:
             return self
         if not self.port:
-            self.port = _free_port()
+            self.port = free_port()
         elif not _port_free(self.port):
             # Checked first: otherwise the readiness probe would reach the other server.
             raise LocalS3Error(f"cannot start the local bucket server: port {self.port} is in use")

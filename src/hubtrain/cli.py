@@ -95,7 +95,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_rehosting(sub)
     # --- workshop grading (issue 7) ---
-    __import__("hubtrain.grading.cli").grading.cli.add_commands(sub)
+    from hubtrain.grading.cli import add_commands as add_grading
+
+    add_grading(sub)
 
     return parser
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 from hubtrain.config import HubConfig
+from hubtrain.localenv import with_venv_on_path
 
 __all__ = [
     "SECRET_MARKERS",
@@ -60,10 +61,7 @@ def nbgrader_env() -> dict[str, str]:
     nbgrader creates a gradebook by running `alembic` from PATH; when the virtual
     environment is not activated its `bin` is not on PATH, so we put it there.
     """
-    env = dict(os.environ)
-    bin_dir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
-    return env
+    return with_venv_on_path(dict(os.environ))
 
 
 def run_nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ nbgitpuller-progress and running-panel (`.png`, in `book/figures/`).
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from hubtrain.config import HubFileError, load_hub
 from hubtrain.links import exercise_link
+from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub, PracticeHubError, browser
 
 __all__ = ["FIGURES", "main", "take_screenshots"]
@@ -31,12 +31,6 @@ FIGURES = (
 )
 VIEWPORT = {"width": 1200, "height": 720}
 LEARNER = "learner"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _pull_with_progress(page: Any, link: str, picture: Path) -> None:
@@ -129,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         hub = load_hub(args.hub)
         with (
             tempfile.TemporaryDirectory(prefix="hubtrain-screenshots-") as state,
-            PracticeHub(hub, Path(state), root=root, port=_free_port()) as practice,
+            PracticeHub(hub, Path(state), root=root, port=free_port()) as practice,
         ):
             saved = take_screenshots(practice, out)
     except (HubFileError, PracticeHubError) as exc:

@@ -29,6 +29,7 @@ import psutil
 
 from hubtrain.buckets import LocalS3, s3_env
 from hubtrain.config import HubConfig
+from hubtrain.localenv import free_port, with_venv_on_path
 from hubtrain.practice.hubconfig import PASSWORD_ENV, Settings, write_config
 from hubtrain.practice.storage import load_objects, save_objects
 
@@ -65,12 +66,6 @@ def served_hub(hub: HubConfig, url: str) -> HubConfig:
         repo = url + repo[len(hub.url) :]
     content = hub.content.model_copy(update={"repo": repo})
     return hub.model_copy(update={"url": url, "content": content})
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _check_port(ip: str, port: int) -> None:
@@ -232,7 +227,7 @@ class PracticeHub:
         # The bucket server starts alongside too: its address is fixed up front,
         # so the hub's configuration can name it before it answers.
         publishing = _Background(self.publish_course)
-        self.s3 = LocalS3(port=_free_port())
+        self.s3 = LocalS3(port=free_port())
         buckets = _Background(self._start_buckets)
         try:
             self._start_hub(proxy)
@@ -273,9 +268,9 @@ class PracticeHub:
             state=str(self.state),
             ip=self.ip,
             port=self.port,
-            hub_port=_free_port(),
-            proxy_api_port=_free_port(),
-            course_port=_free_port(),
+            hub_port=free_port(),
+            proxy_api_port=free_port(),
+            course_port=free_port(),
             course_root=str(self.state / "course"),
             profile_list=[kubespawner_profile(p) for p in self.hub.profile_list],
             default_url=self.hub.server.default_url,
@@ -287,11 +282,10 @@ class PracticeHub:
             proxy_command=proxy,
         )
         config = write_config(settings)
-        env = dict(os.environ)
+        env = with_venv_on_path(dict(os.environ))
         env.pop("HUBTRAIN_PASSWORD", None)
         env[PASSWORD_ENV] = self.password
         bin_dir = str(Path(sys.executable).parent)
-        env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         # Its own session: Ctrl-C reaches only us, and we stop the hub in order.
         self._process = subprocess.Popen(

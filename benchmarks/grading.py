@@ -24,8 +24,9 @@ from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
 from hubtrain.config import load_hub
-from hubtrain.grading import Limits, grade_batch
 from hubtrain.grading.course import prepare_course
+from hubtrain.grading.execute import Limits
+from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import KINDS, answered
 from hubtrain.gradingenv import grading_environment
 from hubtrain.release import nbgrader_env

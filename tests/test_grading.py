@@ -25,8 +25,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from hubtrain.config import HubConfig
-from hubtrain.grading import BatchResult, Limits, grade_batch
 from hubtrain.grading.collect import collect
+from hubtrain.grading.execute import Limits
+from hubtrain.grading.runner import BatchResult, grade_batch
 
 FILES = Path(__file__).parent / "files"
 CORPUS = FILES / "submissions"

@@ -20,8 +20,9 @@ from nbgrader.api import Gradebook
 from test_grading import hidden_lines, page_text
 
 from hubtrain.config import HubConfig
-from hubtrain.grading import Limits, grade_batch
 from hubtrain.grading.course import prepare_course
+from hubtrain.grading.execute import Limits
+from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import answered
 from hubtrain.release import nbgrader_env, run_nbgrader
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import segno
 
 from hubtrain.config import HubConfig
@@ -44,12 +44,13 @@ class SheetEntry:
 def _title(notebook: Path, fallback: str) -> str:
     """The notebook's first Markdown heading, else the assignment's folder name."""
     try:
-        cells = nbformat.read(notebook, as_version=4).cells
-    except (OSError, ValueError):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
         return fallback
     for cell in cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            for line in "".join(source).splitlines():
                 if line.startswith("#"):
                     return line.lstrip("#").strip() or fallback
     return fallback

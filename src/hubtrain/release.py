@@ -17,8 +17,6 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import nbformat
-
 from hubtrain.config import HubConfig
 from hubtrain.localenv import with_venv_on_path
 
@@ -179,6 +177,8 @@ def secret_lines(exercises: Path, min_length: int = 12) -> set[str]:
     outside the secret regions (a visible check repeated in a hidden test is not a
     secret); the markers themselves are always searched for.
     """
+    import nbformat  # here, not at the top: it costs ~2 s, and every command imports us
+
     secret: set[str] = set()
     public: set[str] = set()
     for path in sorted(exercises.rglob("*.ipynb")):

@@ -3,9 +3,8 @@
 Layered like nbgrader: `cli` parses arguments, `runner` walks the batch,
 `collect` finds submissions, `steps` and `execute` transform one submission,
 `feedback` renders pages, `course` keeps the nbgrader course folder.
+
+Import from the submodules (`hubtrain.grading.runner.grade_batch`): importing
+this package must stay cheap, because every `hubtrain` command loads it to
+register `hubtrain grade`, and nbgrader takes about a second to import.
 """
-
-from hubtrain.grading.execute import Limits
-from hubtrain.grading.runner import BatchResult, Row, grade_batch
-
-__all__ = ["BatchResult", "Limits", "Row", "grade_batch"]

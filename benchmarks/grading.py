@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
 from hubtrain.config import load_hub
@@ -29,6 +28,7 @@ from hubtrain.grading.execute import Limits
 from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import KINDS, answered
 from hubtrain.gradingenv import grading_environment
+from hubtrain.localenv import execute_notebook
 from hubtrain.release import nbgrader_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +56,7 @@ def floor_seconds(course: Path, hub_file: Path, work: Path) -> float:
                 if cell.cell_type == "code":
                     cell.outputs = []
             start = time.monotonic()
-            client = NotebookClient(
-                nb,
-                timeout=30,
-                allow_errors=True,
-                resources={"metadata": {"path": str(path.parent)}},
-            )
-            client.execute(env=env)
+            execute_notebook(nb, path.parent, env, timeout=30)
             total += time.monotonic() - start
     return total
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -75,3 +76,37 @@ def test_a_server_that_cannot_start_says_why_in_one_line(s3: LocalS3) -> None:
     assert f"port {s3.port}" in str(failure.value)
     with pytest.raises(LocalS3Error, match="not been started"):
         _ = LocalS3().endpoint_url
+
+
+# A command that starts a bucket server, says its port, then waits to be killed.
+STARTER = """
+import time
+from hubtrain.buckets import LocalS3
+server = LocalS3().start()
+print(server.port, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_server_goes_away_when_the_command_that_started_it_is_killed() -> None:
+    # `hubtrain hub` or `hubtrain grade` killed outright (SIGKILL, a closed
+    # terminal) cannot stop its bucket server; the server must not run on.
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True, env=_clean_env()
+    )
+    try:
+        assert starter.stdout is not None
+        port = int(starter.stdout.readline())
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # it serves while its starter lives
+    finally:
+        starter.kill()
+        starter.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the bucket server on port {port} outlived the process that started it")

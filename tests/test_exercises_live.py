@@ -22,10 +22,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from hubtrain.config import HubConfig
 from hubtrain.gradingenv import hub_env, profile_env
+from hubtrain.localenv import execute_notebook
 from hubtrain.release import stage_course
 
 # One worker runs this module's tests, so its module fixture runs once.
@@ -100,11 +100,7 @@ def _outputs(path: Path, env: dict[str, str]) -> dict[str, str]:
     The learner's optional REST API cell has no grade_id; it is filed as "use_api".
     """
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
-    )
-    # The kernel gets exactly `env` (jupyter_client's start_kernel takes it).
-    client.execute(env=env)
+    execute_notebook(notebook, path.parent, env)
     said = {}
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

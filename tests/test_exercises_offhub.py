@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from hubtrain.config import HubConfig
+from hubtrain.localenv import execute_notebook
 from hubtrain.release import LEARNER_PROGRESS, LEARNER_RUNTIME, assignments, stage_course
 
 # One worker runs this module's tests, so its module fixture runs once.
@@ -29,14 +29,7 @@ HUB_VARIABLES = ("JUPYTERHUB_", "MEM_", "CPU_", "JUPYTER_IMAGE", "HUBTRAIN_", "A
 
 def _run(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=120,
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    # The kernel gets exactly `env` (jupyter_client's start_kernel takes it).
-    client.execute(env=env)
+    execute_notebook(notebook, path.parent, env)
     return notebook
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -220,16 +221,23 @@ def test_collect_reads_nbgrader_layout_and_reports_strays(tmp_path: Path) -> Non
     assert [Path(u.path).name for u in found.unmatched] == ["ps9"]
 
 
-def _grading_processes() -> list[str]:
-    """Command lines of live workers and kernels of `hubtrain grade` runs on this machine."""
+def _grading_processes(session: int, marker: str) -> list[str]:
+    """Command lines of the live workers and kernels of one `hubtrain grade` run.
+
+    Workers and sandbox launchers stay in the session the run was started in;
+    kernels run in a session of their own, so they are known by `marker`, the
+    run's private temporary folder, in their command line. Other tests' workers
+    (running at the same time) match neither.
+    """
     found = []
     for proc in Path("/proc").iterdir():
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (proc / "stat").read_text().split(")")[-1].split()[0]
-        except (OSError, IndexError):
+            fields = (proc / "stat").read_text().split(")")[-1].split()
+            state, proc_session = fields[0], int(fields[3])
+        except (OSError, IndexError, ValueError):
             continue
-        if state != "Z" and ("hubtrain-grade-" in cmd or "multiprocessing.spawn" in cmd):
+        if state != "Z" and (proc_session == session or marker in cmd):
             found.append(cmd[:120])
     return found
 
@@ -264,12 +272,15 @@ def test_killed_run_resumes_without_duplicates_or_losses(
         "--cell-timeout",
         "5",
     ]
+    # A private, short temporary folder (kernel sockets live there) marks this run.
+    private_tmp = tempfile.mkdtemp(prefix="ht-")
     process = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         cwd=Path(__file__).parent.parent,
+        env={**os.environ, "TMPDIR": private_tmp},
     )
     journal = out / "journal.jsonl"
     deadline = time.monotonic() + 300
@@ -283,11 +294,12 @@ def test_killed_run_resumes_without_duplicates_or_losses(
     finally:
         # Workers and kernels notice that the grading process is gone and exit.
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _grading_processes():
+        while time.monotonic() < deadline and _grading_processes(process.pid, private_tmp):
             time.sleep(0.5)
-        left = _grading_processes()
+        left = _grading_processes(process.pid, private_tmp)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the rest of the group we started
+        shutil.rmtree(private_tmp, ignore_errors=True)
     assert not left, f"workers or kernels outlived the grading process: {left}"
     done_before = journal.read_text().count("\n")
     assert done_before < len(students), "the batch finished before the kill"

@@ -94,8 +94,10 @@ class LocalS3:
             raise LocalS3Error(f"cannot start the local bucket server: port {self.port} is in use")
         # A clean environment: moto must not pick up a developer's AWS settings.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        # Through hubtrain.child: the server exits if we are killed outright.
+        command = [sys.executable, "-m", "hubtrain.child", "moto.server"]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,

@@ -1,13 +1,22 @@
-"""What the local servers we start need: a free port on loopback, and our tools on PATH."""
+"""What the local servers and kernels we start need: a free port on loopback,
+our tools on PATH, and a kernel that cannot lose a port race."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["free_port", "with_venv_on_path"]
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["execute_notebook", "exit_when_orphaned", "free_port", "with_venv_on_path"]
 
 
 def free_port() -> int:
@@ -26,3 +35,52 @@ def with_venv_on_path(env: dict[str, str]) -> dict[str, str]:
     """
     bin_dir = str(Path(sys.executable).parent)
     return {**env, "PATH": os.pathsep.join([bin_dir, env.get("PATH", "")])}
+
+
+def execute_notebook(
+    notebook: NotebookNode, cwd: Path, env: dict[str, str], timeout: int = 120
+) -> None:
+    """Run every cell of `notebook` in place, in `cwd`, with a kernel that gets exactly `env`.
+
+    Errors in cells are kept as outputs (a learner's failing check is a result,
+    not a crash). The kernel talks over unix sockets (jupyter_client's `ipc`
+    transport) instead of TCP ports: jupyter_client picks five free ports and
+    closes them before the kernel binds them, and another process starting at the
+    same moment (parallel tests, a busy hub) can take one and kill the kernel.
+    """
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernel-"))
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(sockets / "kernel")
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        allow_errors=True,
+        config=config,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    try:
+        client.execute(env=env)
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def exit_when_orphaned(poll: float = 1.0) -> None:
+    """Make this process exit (status 1) within `poll` seconds of its parent dying.
+
+    For helpers we start (grading workers, the bucket server): when the command
+    that started them is killed outright (SIGKILL, a closed terminal) it cannot
+    stop them, and they would run on holding ports and memory. A daemon thread
+    notices that the parent changed (the orphan is handed to another process).
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-when-orphaned").start()

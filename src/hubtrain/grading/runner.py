@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -41,6 +40,7 @@ from hubtrain.grading.steps import (
     sanitize,
     zero_missing,
 )
+from hubtrain.localenv import exit_when_orphaned
 
 __all__ = ["CSV_FIELDS", "BatchResult", "Row", "grade_batch"]
 
@@ -137,23 +137,6 @@ def _csv(rows: Iterable[Any], fields: Iterable[str]) -> str:
     return buffer.getvalue()
 
 
-def _watch_grader(grader: int) -> None:
-    """In a local worker: exit when the grading process is gone (killed, not just stopped).
-
-    Its kernel follows: bwrap's --die-with-parent and the launcher's death signal.
-    """
-
-    def watch() -> None:
-        while True:
-            try:
-                os.kill(grader, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            time.sleep(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 class _LocalPool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -165,8 +148,9 @@ class _LocalPool:
             self.workers,
             # spawn: a fresh interpreter per worker, nothing inherited from our threads.
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_watch_grader,
-            initargs=(os.getpid(),),
+            # Workers exit if the grading process is killed; their kernels follow
+            # (bwrap's --die-with-parent and the launcher's death signal).
+            initializer=exit_when_orphaned,
         )
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:

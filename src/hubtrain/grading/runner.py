@@ -31,6 +31,7 @@ from hubtrain.grading.collect import Submission, Unmatched, collect
 from hubtrain.grading.course import FINGERPRINT_FILE, Course, prepare_course
 from hubtrain.grading.execute import ExecJob, ExecResult, Limits, execute_job
 from hubtrain.grading.feedback import render_feedback, with_grades, write_page
+from hubtrain.grading.gradebook import shared_engine
 from hubtrain.grading.sandbox import find_sandbox
 from hubtrain.grading.steps import (
     Opened,
@@ -301,18 +302,19 @@ def grade_batch(
             sandboxed, note = False, "grading runs UNSANDBOXED (--no-sandbox)"
         if note:
             say(f"hubtrain: warning: {note}")
-        _grade(
-            hub,
-            course,
-            todo,
-            journal,
-            out,
-            workers,
-            dask,
-            limits,
-            progress_stream,
-            grading_environment,
-        )
+        with shared_engine():
+            _grade(
+                hub,
+                course,
+                todo,
+                journal,
+                out,
+                workers,
+                dask,
+                limits,
+                progress_stream,
+                grading_environment,
+            )
         results = [e for e in journal.entries.values() if e["key"] in {s.key for s, _ in todo}]
         if dask and results and limits.sandbox:
             # Whether bwrap works is known only on the workers, so it is said afterwards.

@@ -23,7 +23,7 @@ __all__ = ["LAUNCHER", "Sandbox", "find_sandbox", "wrapper_command"]
 
 # Runs with the kernel's Python before the kernel, inside the sandbox when there is one.
 LAUNCHER = r"""
-import ctypes, os, resource, signal, socket, sys, threading
+import ctypes, os, resource, select, signal, socket, sys, threading
 
 def pump(a, b):
     try:
@@ -59,13 +59,23 @@ while args[0] != "--":
 args.pop(0)
 # PR_SET_PDEATHSIG: if the grading worker dies, so does this kernel.
 ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-if bridges and os.fork() == 0:
-    # ipykernel interrupts its whole process group; the bridge must survive that.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for port, path in bridges[1:]:
-        threading.Thread(target=bridge, args=(port, path), daemon=True).start()
-    bridge(*bridges[0])
-    os._exit(0)
+if bridges:
+    # The bridge runs in a grandchild, not a child, of the kernel: at shutdown
+    # ipykernel waits for its own children to go, and a child it never started
+    # stays a zombie it cannot reap (seconds lost per notebook). The grandchild
+    # exits when the kernel does, watched through a pidfd (no pid reuse race).
+    kernel = os.getpid()
+    middle = os.fork()
+    if middle == 0:
+        if os.fork() == 0:
+            # ipykernel interrupts its whole process group; the bridge must survive that.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            watch = os.pidfd_open(kernel)
+            for port, path in bridges:
+                threading.Thread(target=bridge, args=(port, path), daemon=True).start()
+            select.select([watch], [], [])
+        os._exit(0)
+    os.waitpid(middle, 0)
 # ipykernel exits when its parent pid changes; inside the sandbox the parent is
 # bwrap's init (pid 1), which ipykernel knows never to poll.
 os.environ["JPY_PARENT_PID"] = str(os.getppid())

@@ -1,5 +1,6 @@
 """What the local servers and kernels we start need: a free port on loopback,
-our tools on PATH, and a kernel that cannot lose a port race."""
+our tools on PATH, a kernel that cannot lose a port race, and helpers that end
+when the command that started them is killed."""
 
 from __future__ import annotations
 

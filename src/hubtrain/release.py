@@ -177,7 +177,7 @@ def secret_lines(exercises: Path, min_length: int = 12) -> set[str]:
     outside the secret regions (a visible check repeated in a hidden test is not a
     secret); the markers themselves are always searched for.
     """
-    import nbformat  # here, not at the top: it costs ~2 s, and every command imports us
+    import nbformat  # here, not at the top: every command imports this module
 
     secret: set[str] = set()
     public: set[str] = set()

@@ -6,5 +6,5 @@ Layered like nbgrader: `cli` parses arguments, `runner` walks the batch,
 
 Import from the submodules (`hubtrain.grading.runner.grade_batch`): importing
 this package must stay cheap, because every `hubtrain` command loads it to
-register `hubtrain grade`, and nbgrader takes about a second to import.
+register `hubtrain grade`, and nbgrader takes over a second to import.
 """

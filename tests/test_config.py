@@ -92,7 +92,7 @@ BAD_FILES = {
     ),
     "duplicate slugs": (
         lambda d: d["profile_list"][1].update(slug="small"),
-        "(top level)",
+        "profile_list",
         "unique",
     ),
     "bad env var name": (

@@ -55,11 +55,65 @@ def write_book_config(root: Path, build_dir: Path, facts_path: Path, facts: dict
     parse["myst_substitutions"] = facts["substitutions"]
     sphinx = config.setdefault("sphinx", {})
     sphinx.setdefault("config", {})["hubtrain_facts"] = str(facts_path.resolve())
+    config["exclude_patterns"] = sorted(
+        {*config.get("exclude_patterns", []), *outside_the_toc(root, config)}
+    )
     execute = config.setdefault("execute", {})
     execute["cache"] = str((build_dir / ".jupyter_cache").resolve())
     path = build_dir / "_config.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+# What Sphinx reads as a page (MyST-NB's suffixes and plain reStructuredText).
+PAGE_SUFFIXES = (".md", ".ipynb", ".rst", ".myst")
+
+
+def toc_files(root: Path) -> set[str]:
+    """Every page the table of contents names, as a path without its suffix."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if isinstance(node.get(key), str):
+                    found.add(node[key].removesuffix(".md").removesuffix(".ipynb"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def outside_the_toc(root: Path, config: dict) -> list[str]:
+    """Exclude patterns for everything in the working tree that is not a book page.
+
+    The book is built from the table of contents only. Whatever else lies in the
+    repository (the practice hub's `.hubtrain/` state with its blank release
+    notebooks, a scratch notebook, a virtual environment) is excluded, so Sphinx
+    never reads or executes it: top-level entries that hold no page of the
+    table of contents, and stray pages inside the folders that do.
+    """
+    pages = toc_files(root)
+    page_dirs = {page.split("/", 1)[0] for page in pages}
+    keep = {"_toc.yml", "_config.yml", *page_dirs}
+    patterns = [entry.name for entry in root.iterdir() if entry.name not in keep]
+    static = {
+        str(p).rstrip("/")
+        for p in config.get("sphinx", {}).get("config", {}).get("html_static_path", [])
+    }
+    for folder in sorted(page_dirs & {p.name for p in root.iterdir() if p.is_dir()}):
+        for path in sorted((root / folder).rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            if any(relative.startswith(f"{s}/") for s in static):
+                continue
+            if path.suffix in PAGE_SUFFIXES and relative.rsplit(".", 1)[0] not in pages:
+                patterns.append(relative)
+    return patterns
 
 
 PROBLEM_WORDS = ("WARNING", "ERROR", "Error:", "Exception", "Traceback")

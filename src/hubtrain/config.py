@@ -2,15 +2,23 @@
 
 Everything downstream (release, pages, links, practice hub, grading) receives a
 `HubConfig`; nothing else reads the YAML. A bad file raises `HubFileError` whose
-message names the file, the key path and what was expected, in one line.
+message has one line per problem, each naming the file, the key path and what
+was expected (with the nearest valid key for a misspelled one).
+
+Hub administrators write these files the way they write their Zero to JupyterHub
+values, so the KubeSpawner-shaped parts accept everything the pinned KubeSpawner
+accepts: a profile list given as a list or as a dict, profiles without a slug,
+sizes as `1.8G`, `512M` or a number of bytes, CPUs as a number (or a numeric
+string), and keys we do not model, which are the hub's business and are kept.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlparse
 
 import yaml
@@ -22,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from slugify import slugify as _python_slugify
 
 __all__ = [
     "HubConfig",
@@ -34,13 +43,57 @@ __all__ = [
 
 
 class HubFileError(ValueError):
-    """A hub file that cannot be used; `str()` is one line meant for a human."""
+    """A hub file that cannot be used; `str()` has one line per problem, for a human."""
 
 
 class _Strict(BaseModel):
     """Our own keys: unknown keys are mistakes (usually typos), so they fail."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# KubeSpawner reads sizes with `jupyterhub.traitlets.ByteSpecification`: a number
+# is bytes; a number followed by K, M, G or T is that many powers of 1024.
+_SIZE = re.compile(r"[0-9]*\.?[0-9]+[KMGT]")
+_SIZE_KEYS = ("mem_limit", "mem_guarantee")
+_CPU_KEYS = ("cpu_limit", "cpu_guarantee")
+
+
+def _override_problems(overrides: dict[str, Any]) -> list[str]:
+    """What is wrong with the sizes and CPUs in one `kubespawner_override`.
+
+    Only the keys whose form we rely on are checked (the book prints them and the
+    grading environment turns them into `MEM_LIMIT` and `CPU_LIMIT`); a value
+    holding KubeSpawner's `{value}` placeholder is filled in at spawn time.
+    """
+    problems = []
+    for key in _SIZE_KEYS:
+        value = overrides.get(key)
+        if value is None or isinstance(value, bool) or "{value}" in str(value):
+            continue
+        if isinstance(value, int | float) and value >= 0:
+            continue
+        if isinstance(value, str) and _SIZE.fullmatch(value.strip()):
+            continue
+        problems.append(
+            f"{key} as a size such as 512M, 1.8G or a number of bytes (got {value!r}; "
+            "KubeSpawner reads K, M, G and T as powers of 1024 and refuses Gi or GB)"
+        )
+    for key in _CPU_KEYS:
+        value = overrides.get(key)
+        if value is None or "{value}" in str(value):
+            continue
+        if not isinstance(value, bool) and _as_float(value) is not None:
+            continue
+        problems.append(f"{key} as a number of CPUs such as 0.5 or 2 (got {value!r})")
+    return problems
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class _KubeSpawnerShaped(BaseModel):
@@ -51,6 +104,14 @@ class _KubeSpawnerShaped(BaseModel):
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+    @field_validator("kubespawner_override", check_fields=False)
+    @classmethod
+    def _sizes_and_cpus(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problems = _override_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 class OptionChoice(_KubeSpawnerShaped):
@@ -66,6 +127,11 @@ class UnlistedChoice(_KubeSpawnerShaped):
     validation_regex: str = ""
     validation_message: str = ""
     kubespawner_override: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """What the drop-down entry for a free-text value reads (KubeSpawner's default)."""
+        return self.display_name_in_choices or "Other..."
 
 
 class ProfileOption(_KubeSpawnerShaped):
@@ -106,9 +172,47 @@ class Login(_Strict):
 
 
 class SharedDir(_Strict):
-    path: str
+    """A folder the hub mounts for everyone, written as a path or `{path, description}`.
+
+    `writable` is None when the hub file does not say; pages then make no claim.
+    """
+
+    path: str = Field(min_length=1)
     description: str = ""
-    writable: bool = False
+    writable: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @property
+    def name(self) -> str:
+        """The folder's path under the learner's home (`shared`), else its last part.
+
+        Hub files name folders as `shared`, `~/shared` or `/home/jovyan/shared`;
+        all three are the same folder for a learner whose home is `/home/jovyan`.
+        """
+        home_relative = self.home_relative
+        return home_relative or PurePosixPath(self.path).name
+
+    @property
+    def home_relative(self) -> str:
+        """The path relative to the learner's home, or "" when it lies outside home."""
+        path = self.path.strip()
+        if path.startswith("~/"):
+            return path[2:].strip("/")
+        parts = PurePosixPath(path).parts
+        if not path.startswith("/"):
+            return path.strip("/")
+        if len(parts) > 3 and parts[1] == "home":
+            return "/".join(parts[3:])
+        return ""
+
+    @property
+    def display(self) -> str:
+        """How pages show it: `~/shared` inside home, else the absolute path."""
+        return f"~/{self.home_relative}" if self.home_relative else self.path
 
 
 class Storage(_Strict):
@@ -178,13 +282,26 @@ class HubConfig(_Strict):
             raise ValueError("the hub's base URL, without ?query or #fragment")
         return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _unique_slugs(self) -> HubConfig:
-        keys = [p.key for p in self.profile_list]
+    @field_validator("profile_list", mode="before")
+    @classmethod
+    def _list_from_dict(cls, value: Any) -> Any:
+        """KubeSpawner also takes a dict of profiles: it offers them sorted by key.
+
+        The dict's keys only order the profiles; as in KubeSpawner, a profile's
+        slug is its own `slug`, else one made from its display name.
+        """
+        if isinstance(value, dict):
+            return [value[key] for key in sorted(value, key=str)]
+        return value
+
+    @field_validator("profile_list")
+    @classmethod
+    def _unique_slugs(cls, profiles: list[Profile]) -> list[Profile]:
+        keys = [p.key for p in profiles]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
-            raise ValueError(f"profile slugs must be unique; repeated: {', '.join(dupes)}")
-        return self
+            raise ValueError(f"unique profile slugs; repeated: {', '.join(dupes)}")
+        return profiles
 
     @property
     def default_profile(self) -> Profile:
@@ -197,8 +314,8 @@ class HubConfig(_Strict):
 
 
 def slugify(text: str) -> str:
-    """A lowercase, dash-separated slug, as KubeSpawner derives profile slugs."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """The slug KubeSpawner derives from a display name (it uses python-slugify too)."""
+    return _python_slugify(text)
 
 
 def key_path(loc: tuple[Any, ...], nested: bool = False) -> str:
@@ -215,20 +332,84 @@ def key_path(loc: tuple[Any, ...], nested: bool = False) -> str:
     return path or ("" if nested else "(top level)")
 
 
-def explain_error(error: dict[str, Any]) -> str:
-    """What a pydantic error expected, in words for a hub-file author."""
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the keys at `loc` (for suggesting a key name)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if not isinstance(part, str) or part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+        else:
+            current = _item_type(current)
+            if current is None:
+                return None
+    current = _item_type(current) if not isinstance(current, type) else current
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
+
+
+def _item_type(annotation: Any) -> Any:
+    """The model inside `list[X]`, `dict[str, X]` or `X | None`, else None."""
+    if get_origin(annotation) in (list, dict):
+        return get_args(annotation)[-1]
+    models = [
+        arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)
+    ]
+    return models[0] if models else None
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`; did you mean X?` for the nearest valid key, or "" when none is close."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def explain_error(error: dict[str, Any], model: type[BaseModel] | None = None) -> str:
+    """What a pydantic error expected, in words for a hub-file author.
+
+    `model` is the top-level model, used to suggest the nearest key for a typo.
+    """
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "is not a known key (check the spelling; see hubs/practice.yml)"
+        parent = _model_at(model, tuple(error["loc"][:-1])) if model else None
+        known = [k for k in parent.model_fields if k != "source"] if parent else []
+        hint = did_you_mean(str(error["loc"][-1]), known)
+        return f"is not a known key{hint or ' (see hubs/practice.yml for the keys)'}"
     if kind == "missing":
         return "is required but missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "expected a mapping of keys (key: value lines indented below it)"
     # Pydantic says "Input should be 's3' or 'gcs'"; after "expected" the prefix is noise.
     message = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
     return f"expected {message}"
 
 
+def _problem_lines(exc: ValidationError, source: str) -> list[str]:
+    """One line per problem; a required key that a typo stood in for is not repeated."""
+    errors = exc.errors()
+    suggested = set()
+    lines = []
+    for error in errors:
+        text = explain_error(error, HubConfig)
+        match = re.search(r"did you mean (\w+)\?", text)
+        if match:
+            suggested.add((*error["loc"][:-1], match.group(1)))
+        lines.append((error, text))
+    return [
+        f"{source}: {key_path(error['loc'])} {text}"
+        for error, text in lines
+        if not (error["type"] == "missing" and tuple(error["loc"]) in suggested)
+    ]
+
+
 def parse_hub(data: Any, source: str = "<hub file>") -> HubConfig:
-    """Validate already-parsed YAML data; `source` names the file in errors."""
+    """Validate already-parsed YAML data; `source` names the file in errors.
+
+    Every problem is reported at once, one line each, so an author fixes a file
+    in one pass instead of one error per run.
+    """
     if not isinstance(data, dict):
         raise HubFileError(f"{source}: expected a mapping of keys (name, url, ...) at the top")
     if "profile_list_from" in data:
@@ -236,12 +417,7 @@ def parse_hub(data: Any, source: str = "<hub file>") -> HubConfig:
     try:
         return HubConfig.model_validate({**data, "source": source})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = exc.error_count() - 1
-        tail = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
-        raise HubFileError(
-            f"{source}: {key_path(first['loc'])} {explain_error(first)}{tail}"
-        ) from None
+        raise HubFileError("\n".join(_problem_lines(exc, source))) from None
 
 
 def load_hub(path: str | Path) -> HubConfig:

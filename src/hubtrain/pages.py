@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hubtrain.config import HubConfig, Profile
+from hubtrain.learner.hubcheck import profile_overrides
 from hubtrain.links import exercise_link
 
 __all__ = ["book_facts", "duration", "profile_rows", "substitutions"]
@@ -29,8 +30,45 @@ def duration(seconds: int) -> str:
 
 
 def _resource(profile: Profile, name: str) -> str:
-    value = profile.override(name)
-    return "" if value is None else str(value)
+    """A profile's setting as a learner gets it by default, written as in the hub file.
+
+    KubeSpawner applies the profile's `kubespawner_override`, then each option's
+    default choice; many hubs set memory and CPU only in the choices.
+    """
+    value = profile_overrides(profile.model_dump()).get(name)
+    return "" if value is None else _size_text(name, value)
+
+
+def _depends_on(profile: Profile, names: tuple[str, ...]) -> str:
+    """ " (the default; depends on Resource allocation)" when a choice changes `names`."""
+    options = [
+        option.display_name
+        for option in profile.profile_options.values()
+        if any(
+            len({str(c.kubespawner_override.get(name)) for c in option.choices.values()}) > 1
+            or (option.unlisted_choice and name in option.unlisted_choice.kubespawner_override)
+            for name in names
+        )
+    ]
+    return f" (the default; depends on {', '.join(options)})" if options else ""
+
+
+def _size_text(name: str, value: Any) -> str:
+    if name.startswith("mem_") and isinstance(value, int | float) and not isinstance(value, bool):
+        return _bytes_text(value)
+    return str(value)
+
+
+def _bytes_text(count: float) -> str:
+    """A byte count as people read it: `1991244775` -> "1.85 GiB".
+
+    Hub files written by tools often give memory in bytes; sizes written with a
+    KubeSpawner suffix (`4G`) are shown as written instead.
+    """
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{int(count)} bytes"
 
 
 def _options_text(profile: Profile) -> str:
@@ -45,7 +83,7 @@ def _options_text(profile: Profile) -> str:
 
 
 def _image_text(profile: Profile) -> str:
-    image = _resource(profile, "image")
+    image = profile.override("image")
     if image:
         return image
     images = [
@@ -71,10 +109,12 @@ def profile_rows(hub: HubConfig) -> list[dict[str, str]]:
                 + (" (default)" if profile is hub.default_profile else ""),
                 "slug": profile.key,
                 "description": profile.description,
-                "cpu": _range(_resource(profile, "cpu_guarantee"), _resource(profile, "cpu_limit")),
+                "cpu": _range(_resource(profile, "cpu_guarantee"), _resource(profile, "cpu_limit"))
+                + _depends_on(profile, ("cpu_guarantee", "cpu_limit")),
                 "memory": _range(
                     _resource(profile, "mem_guarantee"), _resource(profile, "mem_limit")
-                ),
+                )
+                + _depends_on(profile, ("mem_guarantee", "mem_limit")),
                 "image": _image_text(profile),
                 "options": _options_text(profile),
             }
@@ -97,9 +137,8 @@ def _shared_dirs_text(hub: HubConfig) -> str:
     dirs = hub.storage.shared_dirs
     if not dirs:
         return "none"
-    return ", ".join(
-        f"`~/{d.path}` ({'everyone can write' if d.writable else 'read-only'})" for d in dirs
-    )
+    access = {True: " (everyone can write)", False: " (read-only)", None: ""}
+    return ", ".join(f"`{d.display}`{access[d.writable]}" for d in dirs)
 
 
 def substitutions(hub: HubConfig) -> dict[str, str]:

@@ -278,7 +278,7 @@ class PracticeHub:
             idle_timeout=self.idle_timeout,
             max_age=self.hub.server.max_age,
             server_env=self._server_env(),
-            shared_dirs=[d.path for d in self.hub.storage.shared_dirs],
+            shared_dirs=[d.name for d in self.hub.storage.shared_dirs],
             proxy_command=proxy,
         )
         config = write_config(settings)

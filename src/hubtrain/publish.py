@@ -16,7 +16,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from hubtrain.release import RELEASE_GITIGNORE, LeakError, find_leaks
+from hubtrain.release import (
+    RELEASE_GITIGNORE,
+    LeakError,
+    find_leaks,
+    hub_facts_text,
+    public_lines,
+)
 
 __all__ = ["PublishError", "add_commands", "check_target", "git_env", "is_remote", "publish"]
 
@@ -110,6 +116,7 @@ def publish(
     *,
     exercises: Path,
     message: str = DEFAULT_MESSAGE,
+    public: frozenset[str] = frozenset(),
 ) -> str:
     """Commit the contents of `release` to `branch` of `repo` and push; return the tip sha.
 
@@ -120,12 +127,13 @@ def publish(
     The branch gets exactly the release's files plus a `.gitignore` for
     checkpoints. If nothing changed, no commit is made and the current tip is
     returned. Raises `LeakError` (and pushes nothing) if any solution or hidden
-    test from `exercises` is in the release, and `PublishError` for git problems.
+    test from `exercises` is in the release (lines in `public`, the hub's own facts, are
+    not secrets), and `PublishError` for git problems.
     """
     release = Path(release)
     if not release.is_dir() or not any(release.iterdir()):
         raise PublishError(f"{release}: no student release here (run `hubtrain release` first)")
-    leaks = find_leaks(Path(exercises), release)
+    leaks = find_leaks(Path(exercises), release, public)
     if leaks:
         raise LeakError("refusing to publish, the release would leak:\n" + "\n".join(leaks[:20]))
     if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch) or branch.startswith(("-", "/")):
@@ -169,7 +177,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
         check_target(repo)
         release = make_release(hub, root / "exercises", out / "_build")
         sha = publish(
-            release, repo, hub.content.branch, exercises=root / "exercises", message=args.message
+            release,
+            repo,
+            hub.content.branch,
+            exercises=root / "exercises",
+            message=args.message,
+            public=public_lines(hub_facts_text(hub)),
         )
     except PublishError as exc:
         raise UsageError(str(exc)) from None

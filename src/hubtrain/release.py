@@ -25,8 +25,10 @@ __all__ = [
     "LeakError",
     "assignments",
     "find_leaks",
+    "hub_facts_text",
     "make_release",
     "nbgrader_env",
+    "public_lines",
     "run_nbgrader",
     "secret_lines",
     "stage_course",
@@ -79,10 +81,24 @@ def run_nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[st
     return result
 
 
+def hub_facts_text(hub: HubConfig) -> str:
+    """The text of `hub.json`: the hub facts the learner-side checks compare against."""
+    return json.dumps(hub.facts(), indent=1) + "\n"
+
+
 def write_hub_facts(hub: HubConfig, folder: Path) -> None:
-    """Write `hub.json`: the hub facts the learner-side checks compare against."""
-    facts = hub.facts()
-    (folder / "hub.json").write_text(json.dumps(facts, indent=1) + "\n", encoding="utf-8")
+    """Write `hub.json` into `folder` (every assignment and the release root)."""
+    (folder / "hub.json").write_text(hub_facts_text(hub), encoding="utf-8")
+
+
+def public_lines(text: str) -> frozenset[str]:
+    """The stripped lines of a public text, such as `hub_facts_text(hub)`.
+
+    A solution line that also appears in the hub's facts (`"branch": "main",` in a
+    solution that builds a link, on a hub whose branch is main) is public
+    knowledge there, not a leak.
+    """
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
 def stage_course(hub: HubConfig, exercises: Path, course_dir: Path) -> list[str]:
@@ -135,7 +151,7 @@ def make_release(hub: HubConfig, exercises: Path, build_dir: Path) -> Path:
     shutil.copy2(LEARNER_RUNTIME, release / "hubcheck.py")
     shutil.copy2(LEARNER_PROGRESS, release / "progress.ipynb")
     write_hub_facts(hub, release)
-    leaks = find_leaks(exercises, release)
+    leaks = find_leaks(exercises, release, public_lines(hub_facts_text(hub)))
     if leaks:
         raise LeakError("the release would leak:\n" + "\n".join(leaks[:20]))
     return release
@@ -222,13 +238,14 @@ def _plain_text(path: Path, text: str) -> str:
     return text
 
 
-def find_leaks(exercises: Path, target: Path) -> list[str]:
+def find_leaks(exercises: Path, target: Path, public: frozenset[str] = frozenset()) -> list[str]:
     """Where `target` (a folder of any files) contains solution or hidden-test text.
 
     Returns "file: what" lines; an empty list means nothing leaked. Files are read
     as text whatever their type, so HTML, notebooks and scripts are all covered.
+    Lines in `public` (see `public_lines`) are not secrets wherever they appear.
     """
-    secrets = secret_lines(exercises)
+    secrets = secret_lines(exercises) - public
     leaks = []
     for path in sorted(p for p in target.rglob("*") if p.is_file()):
         if ".git" in path.relative_to(target).parts:

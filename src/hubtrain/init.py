@@ -563,11 +563,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         path = run_init(args, interactive)
     except InitError as exc:
         raise UsageError(str(exc)) from None
-    print(f"Wrote {path}. Next:")
-    print(f"  make book HUB={path}        build the book and the student release, strictly")
-    print(f"  make publish HUB={path}     commit the release to the branch learners pull")
-    print(f"  or on GitHub: set the repository variable HUBTRAIN_HUB to {path} (see")
-    print("  book/reference/rehosting.md); the publishing workflow then does both on each push.")
+    print(f"Wrote {path}. Next (book/reference/rehosting.md walks through each step):")
+    print(f"  - build the book and the student release: make book HUB={path}")
+    print(f"  - publish the release for learners: make publish HUB={path}")
+    print(
+        f"  - or let GitHub do both on each push: set the repository variable HUBTRAIN_HUB={path}"
+    )
     return 0
 
 

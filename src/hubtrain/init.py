@@ -53,8 +53,11 @@ _LOGIN_HELP = {
 }
 
 
-class InitError(Exception):
-    """`init` cannot go on (a missing flag, a refused overwrite); `str()` is one line."""
+class InitError(HubFileError):
+    """The hub file cannot be written (a missing flag, a refused overwrite).
+
+    A `HubFileError`, so the command line prints `str()` as one line and exits 2.
+    """
 
 
 @dataclass
@@ -556,13 +559,8 @@ def run_init(args: argparse.Namespace, interactive: bool) -> Path:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write a hub file; exit 2 with one line if an answer or flag is not usable."""
-    from hubtrain.cli import UsageError
-
     interactive = not args.no_input and sys.stdin.isatty()
-    try:
-        path = run_init(args, interactive)
-    except InitError as exc:
-        raise UsageError(str(exc)) from None
+    path = run_init(args, interactive)
     print(f"Wrote {path}. Next (book/reference/rehosting.md walks through each step):")
     print(f"  - build the book and the student release: make book HUB={path}")
     print(f"  - publish the release for learners: make publish HUB={path}")

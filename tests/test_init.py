@@ -55,15 +55,16 @@ def test_init_in_a_terminal_rejects_bad_answers_and_writes_a_hub_file(tmp_path: 
     _answer(child, "Hub address", "hub.lakeside.org")
     child.expect_exact("url expected an http(s) URL")
     _answer(child, "Hub address", "https://hub.lakeside.org/")
-    _answer(child, "Login method", "")  # the default, github
-    _answer(child, "What a new user should do", "")
     _answer(child, "Profiles:", str(tmp_path / "missing.yaml"))
     child.expect_exact("cannot read the values file")
     _answer(child, "Profiles:", str(VALUES))
     child.expect_exact("Imported 2 profiles")
-    _answer(child, "Object storage provider", "azure")
+    # The values file also answers some later questions: they become the defaults.
+    _answer(child, "Login method (github, google, password...) [github]", "")
+    _answer(child, "What a new user should do", "")
+    _answer(child, "Object storage provider (s3 or gcs) [gcs]", "azure")
     child.expect_exact("storage.provider expected 's3' or 'gcs'")
-    _answer(child, "Object storage provider", "gcs")
+    _answer(child, "Object storage provider (s3 or gcs) [gcs]", "")
     _answer(child, "scratch bucket", "scratch bucket")
     child.expect_exact("storage.scratch_env expected an environment variable name")
     _answer(child, "scratch bucket", "none")
@@ -72,7 +73,7 @@ def test_init_in_a_terminal_rejects_bad_answers_and_writes_a_hub_file(tmp_path: 
     _answer(child, "Shared folders", "shared, shared-readwrite")
     _answer(child, "Default interface", "/classic")
     child.expect_exact("server.default_url expected '/lab' or '/tree'")
-    _answer(child, "Default interface", "/tree")
+    _answer(child, "Default interface (/lab or /tree) [/tree]", "")
     _answer(child, "named servers?", "y")
     _answer(child, "Idle culler timeout", "an hour")
     child.expect_exact("server.idle_timeout expected")
@@ -130,8 +131,6 @@ def test_init_in_a_terminal_typed_profiles_and_keeping_an_existing_file(tmp_path
     _answer(child, "already exists. Replace it?", "n")
     _answer(child, "Write to which file instead", "hubs/river-2.yml")
     _answer(child, "Hub address", "https://river.example.org")
-    _answer(child, "Login method", "google")
-    _answer(child, 'Click "Sign in with Google"', "")  # the default help for google
     _answer(child, "Profiles:", "")
     _answer(child, "Profile 1: name", "Small")
     _answer(child, "description", "Everyday work")
@@ -146,6 +145,8 @@ def test_init_in_a_terminal_typed_profiles_and_keeping_an_existing_file(tmp_path
         _answer(child, question, "")
     _answer(child, "image", "quay.io/jupyter/r-notebook:2025-11-10")
     _answer(child, "Add another profile?", "")
+    _answer(child, "Login method", "google")
+    _answer(child, 'Click "Sign in with Google"', "")  # the default help for google
     for question in ("storage provider", "scratch bucket", "persistent bucket", "quota"):
         _answer(child, question, "")
     for question in ("Shared folders", "Default interface", "named servers", "Idle", "Maximum"):
@@ -209,6 +210,27 @@ def test_init_from_flags_imports_a_values_file(tmp_path: Path) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert data["profile_list"] == import_profiles(VALUES)
     assert f"hubtrain import-profiles {VALUES}" in path.read_text(encoding="utf-8")
+
+
+def test_values_file_answers_what_it_knows(tmp_path: Path) -> None:
+    """Settings a values file holds become defaults; flags still win over them."""
+    data = yaml.safe_load(VALUES.read_text(encoding="utf-8"))
+    chart = data["jupyterhub"]
+    chart["hub"]["config"]["JupyterHub"]["authenticator_class"] = (
+        "oauthenticator.google.GoogleOAuthenticator"
+    )
+    chart["hub"]["allowNamedServers"] = True
+    chart["cull"] = {"timeout": 1800, "maxAge": 28800}
+    chart["singleuser"]["extraEnv"] = [{"name": "SCRATCH_BUCKET", "value": "s3://scratch/$(U)"}]
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump(data), encoding="utf-8")
+    flags = [f for f in FLAGS if not f.startswith("Small")]
+    flags.remove("--profile")
+    assert _run(tmp_path, *flags, "--profiles-from", str(values), "--idle-timeout", "600") == 0
+    hub = load_hub(tmp_path / "hubs" / "harbour-hub.yml")
+    assert (hub.login.method, hub.storage.provider) == ("google", "s3")
+    assert (hub.server.default_url, hub.server.named_servers) == ("/tree", True)
+    assert (hub.server.idle_timeout, hub.server.max_age) == (600, 28800)
 
 
 def test_init_from_flags_never_replaces_a_file_without_force(

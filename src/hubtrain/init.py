@@ -30,7 +30,14 @@ import yaml
 
 from hubtrain.config import HubFileError, parse_hub, slugify
 
-__all__ = ["InitError", "add_commands", "parse_profile_spec", "render_hub_file", "run_init"]
+__all__ = [
+    "InitError",
+    "add_commands",
+    "parse_profile_spec",
+    "render_hub_file",
+    "run_init",
+    "values_hints",
+]
 
 # A hub file every key of which is valid, so that one answer at a time can be
 # checked by the full validation: only the answer differs from it.
@@ -50,6 +57,17 @@ _LOGIN_HELP = {
     "google": 'Click "Sign in with Google" and choose your account. Your hub username is your '
     "email address.",
     "password": "Type the username and password your hub administrator gave you.",
+}
+
+
+# Defaults of the questions a values file can answer; a flag given wins over both.
+_DEFAULTS = {
+    "login_method": "github",
+    "storage": "s3",
+    "default_url": "/lab",
+    "named_servers": "no",
+    "idle_timeout": "3600",
+    "max_age": "0",
 }
 
 
@@ -310,6 +328,60 @@ def _profiles(draft: _Draft, args: argparse.Namespace) -> str:
     return ""
 
 
+def _mapping(data: Any, *keys: str) -> dict[str, Any]:
+    """`data[k1][k2]...` if every step is a mapping, else {}."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _login_method(authenticator: str) -> str:
+    """`oauthenticator.github.GitHubOAuthenticator` or `github` -> `github`."""
+    name = authenticator.rsplit(".", 1)[-1]
+    for suffix in ("OAuthenticator", "Authenticator"):
+        name = name.removesuffix(suffix)
+    return name.lower() or authenticator
+
+
+def values_hints(path: str | Path) -> dict[str, str]:
+    """Defaults for the other questions, from the Zero to JupyterHub values file whose
+    profiles were imported: the hub's authenticator, default URL, named servers, culler
+    and bucket provider. Keys are `init`'s option names; a setting not found is left out.
+    """
+    from hubtrain.config import read_yaml
+    from hubtrain.profiles_import import VALUES_KEY, find_profile_list
+
+    data = read_yaml(Path(path), "values file")
+    where, _ = find_profile_list(data, str(path))
+    chart = _mapping(data, *filter(None, where.removesuffix(VALUES_KEY).split(".")))
+    hints: dict[str, str] = {}
+    authenticator = _mapping(chart, "hub", "config", "JupyterHub").get("authenticator_class")
+    if isinstance(authenticator, str) and authenticator.strip():
+        hints["login_method"] = _login_method(authenticator.strip())
+    named = _mapping(chart, "hub").get("allowNamedServers")
+    if isinstance(named, bool):
+        hints["named_servers"] = "yes" if named else "no"
+    singleuser = _mapping(chart, "singleuser")
+    if singleuser.get("defaultUrl") in ("/lab", "/tree"):
+        hints["default_url"] = singleuser["defaultUrl"]
+    cull = _mapping(chart, "cull")
+    for key, hint in (("timeout", "idle_timeout"), ("maxAge", "max_age")):
+        if cull.get("enabled", True) is not False and type(cull.get(key)) is int:
+            hints[hint] = str(cull[key])
+    env = singleuser.get("extraEnv")
+    values = (
+        env.values()
+        if isinstance(env, dict)
+        else [item.get("value") for item in env or [] if isinstance(item, dict)]
+    )
+    schemes = {v.split("://")[0] for v in values if isinstance(v, str) and "://" in v}
+    for scheme, provider in (("gs", "gcs"), ("s3", "s3")):
+        if scheme in schemes:
+            hints["storage"] = provider
+            break
+    return hints
+
+
 def _origin_url(root: Path) -> str:
     """The repository's `origin` as an https address learners can clone, or ""."""
     result = subprocess.run(
@@ -470,10 +542,20 @@ def run_init(args: argparse.Namespace, interactive: bool) -> Path:
     path, overwrite = _target(answers, args, name)
     draft.source = str(path)
     url = draft.answer(("url",), "Hub address, like https://hub.example.org", args.url, "--url")
+    values_file = _profiles(draft, args)
+    hints = values_hints(values_file) if values_file else {}
+    if hints and interactive:
+        found = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in hints.items())
+        print(f"  Also read from it, as defaults below: {found}")
+
+    def default(key: str) -> str:
+        given = getattr(args, key)
+        return given if given is not None else hints.get(key, _DEFAULTS[key])
+
     method = draft.answer(
         ("login", "method"),
         "Login method (github, google, password...)",
-        args.login_method,
+        default("login_method"),
         "--login-method",
     )
     draft.answer(
@@ -482,9 +564,11 @@ def run_init(args: argparse.Namespace, interactive: bool) -> Path:
         args.login_help or _LOGIN_HELP.get(method.lower(), f"Log in to {url} with {method}."),
         "--login-help",
     )
-    values_file = _profiles(draft, args)
     draft.answer(
-        ("storage", "provider"), "Object storage provider (s3 or gcs)", args.storage, "--storage"
+        ("storage", "provider"),
+        "Object storage provider (s3 or gcs)",
+        default("storage"),
+        "--storage",
     )
     draft.answer(
         ("storage", "scratch_env"),
@@ -519,18 +603,25 @@ def run_init(args: argparse.Namespace, interactive: bool) -> Path:
     draft.answer(
         ("server", "default_url"),
         "Default interface (/lab or /tree)",
-        args.default_url,
+        default("default_url"),
         "--default-url",
     )
-    draft.yes(("server", "named_servers"), "Can users start named servers?", args.named_servers)
+    draft.yes(
+        ("server", "named_servers"),
+        "Can users start named servers?",
+        default("named_servers") in ("yes", True),
+    )
     draft.answer(
         ("server", "idle_timeout"),
         "Idle culler timeout in seconds",
-        args.idle_timeout,
+        default("idle_timeout"),
         "--idle-timeout",
     )
     draft.answer(
-        ("server", "max_age"), "Maximum server age in seconds (0: none)", args.max_age, "--max-age"
+        ("server", "max_age"),
+        "Maximum server age in seconds (0: none)",
+        default("max_age"),
+        "--max-age",
     )
     repo = draft.answer(
         ("content", "repo"),
@@ -581,7 +672,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add = parser.add_argument
     add("--name", default="", help="what your users call the hub")
     add("--url", default="", help="the hub's address, like https://hub.example.org")
-    add("--login-method", default="github", help="github, google, password... (default: github)")
+    add(
+        "--login-method",
+        help="github, google, password... (default: from the values file, else github)",
+    )
     add("--login-help", default="", help="what a new user should do on the login page")
     add(
         "--profiles-from",
@@ -596,20 +690,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="a profile as 'NAME;cpu_limit=2;mem_limit=4G;image=...' (repeat for more)",
     )
-    add("--storage", default="s3", help="object storage: s3 or gcs (default: s3)")
+    add("--storage", help="object storage: s3 or gcs (default: from the values file, else s3)")
     add("--scratch-env", default="SCRATCH_BUCKET", help="'none' if the hub has no scratch bucket")
     add("--persistent-env", default="PERSISTENT_BUCKET", help="'none' if there is none")
     add("--home-quota", default="", help="the home directory's quota, like '10 GiB'")
     add("--shared-dir", action="append", default=[], help="a shared folder (repeat for more)")
-    add("--default-url", default="/lab", help="/lab or /tree (default: /lab)")
+    add("--default-url", help="/lab or /tree (default: from the values file, else /lab)")
     add(
         "--named-servers",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="users may start named servers",
+        help="users may start named servers (default: from the values file, else no)",
     )
-    add("--idle-timeout", default="3600", help="idle culler timeout in seconds (default: 3600)")
-    add("--max-age", default="0", help="maximum server age in seconds (default: 0, none)")
+    add("--idle-timeout", help="idle culler timeout in seconds (default: values file, else 3600)")
+    add("--max-age", help="maximum server age in seconds (default: values file, else 0: none)")
     add(
         "--content-repo",
         default="",

@@ -50,7 +50,7 @@ _PLACEHOLDER: dict[str, Any] = {
     "content": {"repo": "https://example.org/course"},
 }
 # `--profile` keys that are the profile's own; every other key is a KubeSpawner override.
-_PROFILE_KEYS = ("description", "slug")
+_PROFILE_KEYS = ("description", "slug", "default")
 _LOGIN_HELP = {
     "github": 'Click "Sign in with GitHub" and authorise the hub. Your hub username is your '
     "GitHub username in lowercase.",
@@ -232,7 +232,7 @@ def _scalar(text: str) -> Any:
 def parse_profile_spec(spec: str) -> dict[str, Any]:
     """A `--profile` value as a profile: `NAME;key=value;...`.
 
-    `description` and `slug` are the profile's own keys; any other key (`cpu_limit`,
+    `description`, `slug` and `default` are the profile's own keys; any other key (`cpu_limit`,
     `mem_limit`, `image`...) goes into `kubespawner_override`. Raises `InitError`
     for a part without `=` or an empty name.
     """
@@ -246,7 +246,9 @@ def parse_profile_spec(spec: str) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise InitError(f"--profile {spec!r}: expected key=value after ';', got {part!r}")
-        if key in _PROFILE_KEYS:
+        if key == "default":
+            profile[key] = value.strip().lower() in ("true", "yes", "1")
+        elif key in _PROFILE_KEYS:
             profile[key] = value.strip()
         else:
             override[key] = _scalar(value.strip())
@@ -293,11 +295,17 @@ def _profiles(draft: _Draft, args: argparse.Namespace) -> str:
 
     if args.profile and not args.profiles_from:
         profiles = [parse_profile_spec(spec) for spec in args.profile]
-        profiles[0].setdefault("default", True)
+        if not any(p.get("default") for p in profiles):
+            profiles[0]["default"] = True
         for profile in profiles:
             if not profile.get("slug") and slugify(profile["display_name"]):
                 profile["slug"] = slugify(profile["display_name"])
-        draft.offer(("profile_list",), profiles, "--profile", typed=False)
+        problem = draft.check(("profile_list",), profiles, "--profile")
+        if problem:  # flags are answers given in advance: no asking again, even in a terminal
+            raise InitError(
+                problem if problem.endswith("(from --profile)") else f"{problem} (from --profile)"
+            )
+        draft.keep(("profile_list",), profiles, typed=False)
         return ""
     default = args.profiles_from
     prompt = (

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from hubtrain.config import HubFileError, parse_hub, slugify
+from hubtrain.config import HubFileError, parse_hub, read_yaml, slugify
 
 __all__ = [
     "InitError",
@@ -356,7 +356,6 @@ def values_hints(path: str | Path) -> dict[str, str]:
     profiles were imported: the hub's authenticator, default URL, named servers, culler
     and bucket provider. Keys are `init`'s option names; a setting not found is left out.
     """
-    from hubtrain.config import read_yaml
     from hubtrain.profiles_import import VALUES_KEY, find_profile_list
 
     data = read_yaml(Path(path), "values file")

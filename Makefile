@@ -8,7 +8,7 @@ HUB ?= hubs/practice.yml
 # Two workers suit a 2-core machine; override with `make test WORKERS=4`.
 WORKERS ?= 2
 
-.PHONY: book test test-deps hub screenshots bench lint format clean
+.PHONY: book publish test test-deps hub screenshots bench lint format clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ node_modules/.installed: package.json package-lock.json
 book: $(BIN)/.installed
 	$(BIN)/hubtrain build --hub $(HUB)
 
+## Commit HUB's student release to the branch learners pull (its content.repo/branch).
+## .github/workflows/publish.yml runs `make book` and this on each push.
+publish: $(BIN)/.installed
+	$(BIN)/hubtrain publish --hub $(HUB)
+
 test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium /usr/bin/bwrap
 
 ## Install everything the tests need, then run the whole suite.
@@ -61,6 +66,8 @@ bench: test-deps
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/actionlint
+	$(BIN)/zizmor --offline --quiet .github/workflows
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .

@@ -98,6 +98,10 @@ def make_parser() -> argparse.ArgumentParser:
     from hubtrain.grading.cli import add_commands as add_grading
 
     add_grading(sub)
+    # --- hubtrain init: write a hub file by answering questions (issue 17) ---
+    from hubtrain.init import add_commands as add_init
+
+    add_init(sub)
 
     return parser
 

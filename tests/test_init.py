@@ -139,7 +139,7 @@ def test_init_in_a_terminal_typed_profiles_and_keeping_an_existing_file(tmp_path
     _answer(child, "image", "")
     _answer(child, "Add another profile?", "y")
     _answer(child, "Profile 2: name", "small")  # same slug as "Small"
-    child.expect_exact("profile slugs must be unique; repeated: small")
+    child.expect_exact("profile_list expected unique profile slugs; repeated: small")
     _answer(child, "Profile 2: name", "Large")
     for question in ("description", "CPU limit", "memory limit"):
         _answer(child, question, "")

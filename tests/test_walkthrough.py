@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import nbformat
 import pytest
@@ -243,6 +243,13 @@ def _menu_labels(page: Any) -> list[str]:
     return [text.strip() for text in labels if text.strip()]
 
 
+def _running_servers(page: Any, hub: PracticeHub) -> dict[str, Any]:
+    """The visitor's running servers, as the hub's REST API reports them to the visitor."""
+    reply = page.request.get(f"{hub.url}/hub/api/users/{VISITOR}")
+    assert reply.ok, reply.status
+    return reply.json()["servers"]
+
+
 def _file_item(page: Any, name: str) -> Any:
     label = page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$"))
     return page.locator(".jp-DirListing-item").filter(has=label)
@@ -308,6 +315,7 @@ def test_what_the_book_says_is_on_screen(hub: PracticeHub, page: Any) -> None:
     browser.wait_for_notebook(page, "login.ipynb")
     assert page.url.endswith(f"/user/{VISITOR}/second/lab/tree/{hub.hub.content.directory}/{path}")
     assert not [u for u in visited if urlsplit(u).path == f"/hub/spawn/{VISITOR}"], visited
+    assert set(_running_servers(page, hub)) == {"second"}  # the default server never started
 
     # Module 4: the file browser's context menu, in the notebook's own folder.
     folder = hub.state / "homes" / VISITOR / hub.hub.content.directory / "01-login"
@@ -369,9 +377,18 @@ def test_what_the_book_says_is_on_screen(hub: PracticeHub, page: Any) -> None:
     assert "Server not running" in page.inner_text("h1")
     assert page.locator("#start").inner_text().strip() == "Launch Server"
 
+    # Module 3: a link through the hub's spawn page can choose the profile. The server
+    # starts at once, without the options page, and the pull follows.
+    pull = urlsplit(exercise_link(hub.hub, path))
+    query = urlencode({"profile": medium.key, "next": f"{pull.path}?{pull.query}"})
+    page.goto(f"{hub.url}/hub/spawn?{query}")
+    assert page.locator("#spawn_form").count() == 0
+    page.wait_for_url(f"**/user/{VISITOR}/lab/tree/**", timeout=browser.LAB_TIMEOUT)
+    browser.wait_for_notebook(page, "login.ipynb")
+    assert _running_servers(page, hub)[""]["user_options"] == {"profile": medium.key}
+
     # Leave nothing running for the tests after this one.
-    page.goto(f"{hub.url}/hub/home")
-    page.wait_for_load_state("networkidle")
+    browser.stop_server(page, hub.url)
     page.click(".home-server-row[data-server-name=second] .stop-server")
     page.wait_for_selector(
         ".home-server-row[data-server-name=second] .stop-server.hidden",

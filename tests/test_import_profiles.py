@@ -71,7 +71,10 @@ def test_hub_file_profile_list_from_is_relative_to_the_hub_file(tmp_path: Path) 
     # The imported list feeds the book's profile table like a pasted one.
     rows = profile_rows(hub)
     assert rows[0]["memory"] == "6G guaranteed, up to 8G"
-    assert rows[0]["options"] == "Image: Pangeo, Your own image"
+    # KubeSpawner's drop-down entry is "Other..."; `display_name` labels the box it opens.
+    assert (
+        rows[0]["options"] == 'Image: Pangeo, Other... (then type it in the box "Your own image")'
+    )
     assert rows[1]["slug"] == "large-8-cpu-64-gb"
 
 

@@ -48,8 +48,16 @@ LINK_CASES = [
         "repo": "git@github.com:org/course.git",
         "path": "a&b=c?d#e.ipynb",
         "branch": "main",
-        "server_name": "my gpu server",
+        "server_name": "gpu-2",
+        "user_name": "ada.lovelace@uni.example (x)",
         "target_dir": "my course",
+    },
+    {
+        "hub_url": "http://127.0.0.1:8000/base/",
+        "repo": "https://github.com/o/r",
+        "path": "a b.ipynb",
+        "server_name": "w1",
+        "user_name": "grace",
     },
     {"hub_url": "https://h.org", "repo": "https://github.com/o/r", "app": "tree", "path": "~x"},
 ]
@@ -119,8 +127,13 @@ def test_js_link_builder_matches_python(page: Page, site: str) -> None:
             [hub_url, repo, path, args],
         )
         assert got == expected
-    for bad in ({"app": "classic"}, {"repo": "https://x.org/r?token=abc"}):
-        options = {"app": bad.get("app", "lab")}
+    for bad in (
+        {"app": "classic"},
+        {"repo": "https://x.org/r?token=abc"},
+        {"server_name": "gpu 1", "user_name": "ada"},
+        {"server_name": "gpu"},
+    ):
+        options = {"app": "lab", **{k: v for k, v in bad.items() if k != "repo"}}
         repo = bad.get("repo", "https://github.com/o/r")
         with pytest.raises(ValueError):
             nbgitpuller_link("https://h.org", repo, "", **options)
@@ -215,6 +228,8 @@ def test_link_maker_page_builds_the_python_link(page: Page, site: str) -> None:
     form.locator("[name=app]").select_option("tree")
     form.locator("[name=target_dir]").fill("lessons")
     form.locator("[name=server_name]").fill("workshop")
+    expect(page.locator("#hubtrain-link-maker-error")).to_contain_text("must name its user")
+    form.locator("[name=user_name]").fill("ada")
     expected = nbgitpuller_link(
         "https://hub.example.org",
         "https://github.com/me/lessons.git",
@@ -223,6 +238,7 @@ def test_link_maker_page_builds_the_python_link(page: Page, site: str) -> None:
         app="tree",
         target_dir="lessons",
         server_name="workshop",
+        user_name="ada",
     )
     expect(page.locator("#hubtrain-link-maker-output")).to_have_value(expected)
     expect(page.locator("#hubtrain-link-maker-open")).to_have_attribute("href", expected)

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from hubtrain.build import BuildResult
-from hubtrain.config import HubConfig, load_hub
-from hubtrain.pages import profile_rows, substitutions
+from hubtrain.config import HubConfig, UnlistedChoice, load_hub
+from hubtrain.pages import profile_rows, substitutions, unlisted_choice_text
 from hubtrain.sphinx_ext import PROFILE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,6 +298,28 @@ def test_lazy_read_page_shows_real_executed_output(book: _Book) -> None:
     assert "fetched 1 object(s), 0.7 kB: ['zarr.json']" in text
     fractions = re.findall(r"this read fetched [\d.]+ kB, ([\d.]+) % of it", text)
     assert fractions and float(fractions[0]) < 5
+
+
+@pytest.mark.parametrize(
+    "unlisted, text",
+    [
+        ({"enabled": True}, "Other... (then type your own value)"),
+        (
+            {"enabled": True, "display_name": "Image tag"},
+            'Other... (then type it in the box "Image tag")',
+        ),
+        (
+            {"enabled": True, "display_name": "Tag", "display_name_in_choices": "Custom"},
+            'Custom (then type it in the box "Tag")',
+        ),
+    ],
+)
+def test_free_text_choice_is_named_as_the_options_page_names_it(
+    unlisted: dict[str, object], text: str
+) -> None:
+    """KubeSpawner's form.html: the drop-down entry is display_name_in_choices
+    (default "Other..."), the box it opens is labelled display_name."""
+    assert unlisted_choice_text(UnlistedChoice.model_validate(unlisted)) == text
 
 
 def test_every_substitution_is_documented_for_authors(practice_hub: HubConfig) -> None:

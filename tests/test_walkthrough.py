@@ -9,9 +9,11 @@ server from the control panel, log out.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import nbformat
 import pytest
@@ -19,6 +21,7 @@ import pytest
 from hubtrain.config import HubConfig
 from hubtrain.links import exercise_link
 from hubtrain.localenv import free_port
+from hubtrain.pages import profile_rows
 from hubtrain.practice import PracticeHub, browser
 from hubtrain.release import assignments
 
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
 PASSWORD = "walkthrough-password"
 LEARNER = "ada"
+VISITOR = "grace"  # the screen-claims walk's learner, whose default server never starts
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 ACTIVE = browser.ACTIVE
 STDERR = "application/vnd.jupyter.stderr"
@@ -230,3 +234,164 @@ def test_learner_walks_the_course(hub: PracticeHub, page: Any) -> None:
     assert page.locator("#login_submit").is_visible()
     page.goto(f"{hub.url}/hub/home")
     assert "/hub/login" in page.url
+
+
+def _menu_labels(page: Any) -> list[str]:
+    """The labels of the context or main menu that is open now."""
+    page.wait_for_selector(".lm-Menu")
+    labels = page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()
+    return [text.strip() for text in labels if text.strip()]
+
+
+def _running_servers(page: Any, hub: PracticeHub) -> dict[str, Any]:
+    """The visitor's running servers, as the hub's REST API reports them to the visitor."""
+    reply = page.request.get(f"{hub.url}/hub/api/users/{VISITOR}")
+    assert reply.ok, reply.status
+    return reply.json()["servers"]
+
+
+def _file_item(page: Any, name: str) -> Any:
+    label = page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$"))
+    return page.locator(".jp-DirListing-item").filter(has=label)
+
+
+def test_what_the_book_says_is_on_screen(hub: PracticeHub, page: Any) -> None:
+    """The book's claims about what a page shows, what a button is called and where a
+    learner lands, seen at the pinned versions; book/reference/writing-content.md lists
+    which section each assertion backs. One spawn: the named server's."""
+    browser.log_in(page, hub.url, VISITOR, PASSWORD)
+    path = "01-login/login.ipynb"
+    visited: list[str] = []
+    page.on("framenavigated", lambda frame: visited.append(frame.url))
+
+    # Module 3, named servers: a user-redirect link to <server>/git-pull goes through
+    # the *default* server's spawn page first.
+    plain = exercise_link(hub.hub, path).replace("/user-redirect/", "/user-redirect/second/")
+    page.goto(plain)
+    assert urlsplit(page.url).path == f"/hub/spawn/{VISITOR}"
+
+    # ... and the link hubtrain makes goes to the named server's own spawn page.
+    visited.clear()
+    page.goto(exercise_link(hub.hub, path, server_name="second", user_name=VISITOR))
+    assert urlsplit(page.url).path == f"/hub/spawn/{VISITOR}/second"
+    assert page.locator("#spawn_form").is_visible()
+
+    # Module 2: the free-text choice. Its drop-down entry is display_name_in_choices
+    # ("Other..." by default), its box is labelled display_name, and the profile
+    # table names both.
+    medium = next(p for p in hub.hub.profile_list if p.profile_options)
+    option_key, option = next(iter(medium.profile_options.items()))
+    unlisted = option.unlisted_choice
+    assert unlisted is not None and unlisted.enabled
+    select = f"#profile-option-{medium.key}--{option_key}"
+    box = f"{select}--unlisted-choice"
+    entry = page.locator(f"{select} option[value=unlisted-choice]").inner_text().strip()
+    assert entry == (unlisted.display_name_in_choices or "Other...") == "Other..."
+    box_label = page.inner_text(f"label[for={box[1:]}]").strip()
+    assert box_label == unlisted.display_name
+    row = next(r for r in profile_rows(hub.hub) if r["slug"] == medium.key)
+    assert entry in row["options"] and f'"{box_label}"' in row["options"]
+
+    # A refused value: the browser keeps the form and explains in the box's tooltip
+    # (its `title`), not in text on the page.
+    page.click(select)
+    page.select_option(select, "unlisted-choice")
+    page.fill(box, "not an image name")
+    page.click("#spawn_form [type=submit]")
+    assert page.locator(box).evaluate("e => e.validity.patternMismatch")
+    assert page.get_attribute(box, "title") == unlisted.validation_message
+    assert unlisted.validation_message not in page.inner_text("body")
+    assert urlsplit(page.url).path == f"/hub/spawn/{VISITOR}/second"
+    # When the hub itself refuses it, the form comes back with "Error: ..." on top.
+    page.eval_on_selector(box, "e => e.removeAttribute('pattern')")
+    page.click("#spawn_form [type=submit]")
+    page.wait_for_selector(".spawn-error-msg")
+    assert page.inner_text(".spawn-error-msg").startswith("Error:")
+
+    small = hub.hub.default_profile.key
+    browser.choose_profile(page, small)
+    page.click("#spawn_form [type=submit]")
+    page.wait_for_url(f"**/user/{VISITOR}/second/lab/tree/**", timeout=browser.LAB_TIMEOUT)
+    browser.wait_for_notebook(page, "login.ipynb")
+    assert page.url.endswith(f"/user/{VISITOR}/second/lab/tree/{hub.hub.content.directory}/{path}")
+    assert not [u for u in visited if urlsplit(u).path == f"/hub/spawn/{VISITOR}"], visited
+    assert set(_running_servers(page, hub)) == {"second"}  # the default server never started
+
+    # Module 4: the file browser's context menu, in the notebook's own folder.
+    folder = hub.state / "homes" / VISITOR / hub.hub.content.directory / "01-login"
+    (folder / "trash-me.txt").write_text("a file to delete\n")
+    page.click(".jp-DirListing-content")
+    page.keyboard.press("Escape")
+    page.locator(".jp-FileBrowser [data-command='filebrowser:refresh']").click()
+    _file_item(page, "login.ipynb").click(button="right")
+    labels = _menu_labels(page)
+    # jupyterhub-singleuser turns the server's trash off (delete_to_trash = False), so
+    # JupyterLab offers Delete, not Move to Trash.
+    assert "Delete" in labels and "Move to Trash" not in labels, labels
+    # Copy Path copies the path from the server's root, not from the notebook's folder.
+    page.evaluate(
+        """() => window.addEventListener('copy', e => {
+            window.hubtrainCopied = e.clipboardData.getData('text'); })"""
+    )
+    page.locator(".lm-Menu .lm-Menu-item", has_text="Copy Path").click()
+    page.wait_for_function("() => window.hubtrainCopied !== undefined")
+    copied = page.evaluate("() => window.hubtrainCopied")
+    assert copied == f"{hub.hub.content.directory}/{path}"
+    # Delete deletes for good: the dialog says so, and no trash folder keeps the file.
+    _file_item(page, "trash-me.txt").click(button="right")
+    page.locator(".lm-Menu .lm-Menu-item", has_text=re.compile("^Delete")).click()
+    dialog = page.locator(".jp-Dialog")
+    assert "permanently delete" in dialog.inner_text()
+    dialog.locator(".jp-mod-accept").click()
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-DirListing-content').innerText.includes('trash-me')"
+    )
+    assert not (folder / "trash-me.txt").exists()
+    assert not (hub.state / "homes" / VISITOR / ".local/share/Trash").exists()
+
+    # Module 4: the Running panel: its sidebar icon's tooltip, its View menu entry, its
+    # shortcut and its sections.
+    tab = page.locator(".jp-SideBar .lm-TabBar-tab[data-id=jp-running-sessions]")
+    assert tab.get_attribute("title") == "Running Terminals and Kernels"
+    page.click(".lm-MenuBar-itemLabel:text-is('View')")
+    assert "Sessions and Tabs" in _menu_labels(page)
+    page.keyboard.press("Escape")
+    page.click(".jp-DirListing-content")
+    page.keyboard.press("Control+Shift+B")
+    panel = page.locator("#jp-running-sessions")
+    panel.wait_for()
+    sections = panel.inner_text().upper()  # the headings are drawn in capitals
+    for section in ("Open Tabs", "Kernels", "Terminals"):
+        assert section.upper() in sections, sections
+
+    # Modules 1 and 3: a learner whose server is stopped and who follows a course
+    # link lands on the Server Options form (then Start), not on "Server not running".
+    page.goto(exercise_link(hub.hub, path))
+    landed = urlsplit(page.url)
+    assert landed.path == f"/hub/spawn/{VISITOR}"
+    assert parse_qs(landed.query)["next"][0].startswith(f"/user/{VISITOR}/git-pull?")
+    assert page.inner_text("#spawn_form [type=submit]").strip() == "Start"
+    assert "Server not running" not in page.inner_text("body")
+    # That page is for direct /user/ addresses of a stopped server.
+    page.goto(f"{hub.url}/user/{VISITOR}/lab")
+    assert "Server not running" in page.inner_text("h1")
+    assert page.locator("#start").inner_text().strip() == "Launch Server"
+
+    # Module 3: a link through the hub's spawn page can choose the profile. The server
+    # starts at once, without the options page, and the pull follows.
+    pull = urlsplit(exercise_link(hub.hub, path))
+    query = urlencode({"profile": medium.key, "next": f"{pull.path}?{pull.query}"})
+    page.goto(f"{hub.url}/hub/spawn?{query}")
+    assert page.locator("#spawn_form").count() == 0
+    page.wait_for_url(f"**/user/{VISITOR}/lab/tree/**", timeout=browser.LAB_TIMEOUT)
+    browser.wait_for_notebook(page, "login.ipynb")
+    assert _running_servers(page, hub)[""]["user_options"] == {"profile": medium.key}
+
+    # Leave nothing running for the tests after this one.
+    browser.stop_server(page, hub.url)
+    page.click(".home-server-row[data-server-name=second] .stop-server")
+    page.wait_for_selector(
+        ".home-server-row[data-server-name=second] .stop-server.hidden",
+        state="attached",
+        timeout=browser.LAB_TIMEOUT,
+    )

@@ -20,10 +20,16 @@
     var out = encodeURIComponent(text).replace(/[!'()*]/g, function (c) {
       return "%" + c.charCodeAt(0).toString(16).toUpperCase();
     });
-    if (safe.indexOf("/") !== -1) {
-      out = out.replace(/%2F/g, "/");
+    for (var i = 0; i < safe.length; i++) {
+      var encoded = "%" + safe.charCodeAt(i).toString(16).toUpperCase();
+      out = out.split(encoded).join(safe.charAt(i));
     }
     return out;
+  }
+
+  /* JupyterHub 6's rule for new named servers, as hubtrain.links.valid_server_name. */
+  function validServerName(name) {
+    return name.length <= 30 && /^[a-z](?:-?[a-z0-9])*$/.test(name);
   }
 
   function stripSlashes(text) {
@@ -38,6 +44,7 @@
     var app = opts.app === undefined ? "lab" : opts.app;
     var targetDir = opts.target_dir || "";
     var serverName = opts.server_name || "";
+    var userName = opts.user_name || "";
     path = path || "";
     if (app !== "lab" && app !== "tree") {
       throw new Error("app must be 'lab' or 'tree', not '" + app + "'");
@@ -61,8 +68,26 @@
         return quote(p[0], "/") + "=" + quote(p[1], "/");
       })
       .join("&");
-    var server = serverName ? "/" + quote(serverName, "") : "";
-    return hubUrl.replace(/\/+$/, "") + "/hub/user-redirect" + server + "/git-pull?" + query;
+    var hub = hubUrl.replace(/\/+$/, "");
+    if (!serverName) {
+      return hub + "/hub/user-redirect/git-pull?" + query;
+    }
+    /* A named server: its own spawn page, then on to the pull (see the Python). */
+    if (!validServerName(serverName)) {
+      throw new Error(
+        "server name '" +
+          serverName +
+          "' is not one JupyterHub accepts: 1-30 lowercase letters, digits and single" +
+          " hyphens, starting with a letter"
+      );
+    }
+    if (!userName) {
+      throw new Error("a link to a named server must name its user (the learner's username)");
+    }
+    var user = quote(userName, "@~");
+    var base = new URL(hub).pathname.replace(/\/+$/, "");
+    var pull = base + "/user/" + user + "/" + serverName + "/git-pull?" + query;
+    return hub + "/hub/spawn/" + user + "/" + serverName + "?next=" + quote(pull, "/");
   }
 
   /* A hub address as people paste it -> "https://host[/base]", or null.
@@ -285,6 +310,7 @@
             app: field("app").value,
             target_dir: field("target_dir").value.trim(),
             server_name: field("server_name").value.trim(),
+            user_name: field("user_name").value.trim(),
           });
         } catch (e) {
           message = e.message;

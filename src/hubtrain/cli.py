@@ -48,7 +48,16 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_link(args: argparse.Namespace) -> int:
     from hubtrain.links import exercise_link
 
-    print(exercise_link(_hub(args), args.path, args.hub_url or ""))
+    hub = _hub(args)
+    if args.user and not args.server:
+        raise UsageError("--user is only for a named server's link: add --server NAME")
+    try:
+        link = exercise_link(
+            hub, args.path, args.hub_url or "", server_name=args.server, user_name=args.user
+        )
+    except ValueError as exc:
+        raise UsageError(f"--server/--user: {exc}") from None
+    print(link)
     return 0
 
 
@@ -78,6 +87,14 @@ def make_parser() -> argparse.ArgumentParser:
     _add_hub(link)
     link.add_argument("path", help="a path inside the release, e.g. 01-login/login.ipynb")
     link.add_argument("--hub-url", default="", help="use this hub address instead")
+    link.add_argument(
+        "--server",
+        default="",
+        help="a named server: the link starts that server (not the default one) and pulls there",
+    )
+    link.add_argument(
+        "--user", default="", help="with --server: the learner whose named server it is"
+    )
     link.set_defaults(func=cmd_link)
 
     # Each capability adds its subcommands below, in its own block, by calling an

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubtrain.config import HubConfig, Profile
+from hubtrain.config import HubConfig, Profile, UnlistedChoice
 from hubtrain.learner.hubcheck import profile_overrides
 from hubtrain.links import exercise_link
 
-__all__ = ["book_facts", "duration", "profile_rows", "substitutions"]
+__all__ = [
+    "book_facts",
+    "duration",
+    "profile_rows",
+    "substitutions",
+    "unlisted_choice_text",
+]
 
 FSSPEC_PACKAGE = {"s3": "s3fs", "gcs": "gcsfs"}
 FSSPEC_CLASS = {"s3": "s3fs.S3FileSystem", "gcs": "gcsfs.GCSFileSystem"}
@@ -71,13 +77,23 @@ def _bytes_text(count: float) -> str:
     return f"{int(count)} bytes"
 
 
+def unlisted_choice_text(unlisted: UnlistedChoice) -> str:
+    """How the options page shows a free-text choice, as KubeSpawner's form.html does:
+    the drop-down entry is `display_name_in_choices` (KubeSpawner's default
+    "Other..."), and the box that then appears is labelled `display_name`."""
+    entry = unlisted.label
+    if unlisted.display_name:
+        return f'{entry} (then type it in the box "{unlisted.display_name}")'
+    return f"{entry} (then type your own value)"
+
+
 def _options_text(profile: Profile) -> str:
     parts = []
     for option in profile.profile_options.values():
         choices = [c.display_name for c in option.choices.values()]
         unlisted = option.unlisted_choice
         if unlisted and unlisted.enabled:
-            choices.append(unlisted.display_name or "your own value")
+            choices.append(unlisted_choice_text(unlisted))
         parts.append(f"{option.display_name}: {', '.join(choices)}")
     return "; ".join(parts)
 

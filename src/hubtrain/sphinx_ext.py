@@ -59,6 +59,8 @@ class HubProfiles(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         rows = _facts(self)["profiles"]
         table = nodes.table(classes=["hubtrain-profiles"])
+        # Names exactly as the options page shows them ("Other...", not "Other…").
+        table["support_smartquotes"] = False
         group = nodes.tgroup(cols=len(PROFILE_COLUMNS))
         table += group
         for _ in PROFILE_COLUMNS:

@@ -27,8 +27,9 @@ from types import TracebackType
 
 import psutil
 
-from hubtrain.buckets import LocalS3, s3_env
+from hubtrain.buckets import LocalS3
 from hubtrain.config import HubConfig
+from hubtrain.gcsbuckets import LocalGCS, bucket_env, local_buckets
 from hubtrain.localenv import free_port, with_venv_on_path
 from hubtrain.practice.hubconfig import PASSWORD_ENV, Settings, write_config
 from hubtrain.practice.storage import load_objects, save_objects
@@ -120,7 +121,8 @@ class PracticeHub:
 
     State lives in `state`: the hub database and cookie secret, homes in
     `state/homes/<user>`, the published course in `state/course/`, bucket
-    objects in `state/buckets/`, and the hub's log in `state/jupyterhub.log`.
+    objects in `state/buckets/` (S3) or `state/gcs/` (GCS), and the hub's log
+    in `state/jupyterhub.log`.
     """
 
     def __init__(
@@ -148,10 +150,15 @@ class PracticeHub:
         self.hub = served_hub(hub, self.url)
         self.idle_timeout = hub.server.idle_timeout if idle_timeout is None else idle_timeout
         self.log_path = self.state / "jupyterhub.log"
-        self.s3: LocalS3 | None = None
+        self.buckets: LocalS3 | LocalGCS | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
         self._buckets_loaded = False
+
+    @property
+    def s3(self) -> LocalS3 | None:
+        """The S3 bucket server while it runs (None on a GCS hub)."""
+        return self.buckets if isinstance(self.buckets, LocalS3) else None
 
     # -- the course repository --------------------------------------------
 
@@ -227,7 +234,9 @@ class PracticeHub:
         # The bucket server starts alongside too: its address is fixed up front,
         # so the hub's configuration can name it before it answers.
         publishing = _Background(self.publish_course)
-        self.s3 = LocalS3(port=free_port())
+        self.buckets = local_buckets(
+            self.hub.storage.provider, port=free_port(), data_dir=self.state / "gcs"
+        )
         buckets = _Background(self._start_buckets)
         try:
             self._start_hub(proxy)
@@ -242,25 +251,30 @@ class PracticeHub:
         return self
 
     def _start_buckets(self) -> None:
-        """Start the bucket server, restore saved objects, make the hub's buckets."""
-        assert self.s3 is not None
-        self.s3.start()
-        load_objects(self.s3.client(), self.state / "buckets")
+        """Start the bucket server, restore saved objects, make the hub's buckets.
+
+        The GCS emulator keeps its objects on disk in `state/gcs` itself; moto's
+        are copied back from `state/buckets`.
+        """
+        assert self.buckets is not None
+        self.buckets.start()
+        if self.s3 is not None:
+            load_objects(self.s3.client(), self.state / "buckets")
         for bucket in (SCRATCH_BUCKET, PERSISTENT_BUCKET):
-            self.s3.ensure_bucket(bucket)
+            self.buckets.ensure_bucket(bucket)
         # Only a server that got every saved object back may overwrite the copy.
         self._buckets_loaded = True
 
     def _server_env(self) -> dict[str, str]:
-        assert self.s3 is not None
+        assert self.buckets is not None
         storage = self.hub.storage
-        env = s3_env(self.s3.endpoint_url)
+        env = bucket_env(self.buckets)
         for variable, bucket in (
             (storage.scratch_env, SCRATCH_BUCKET),
             (storage.persistent_env, PERSISTENT_BUCKET),
         ):
             if variable:
-                env[variable] = f"s3://{bucket}/{{username}}"
+                env[variable] = f"{storage.scheme}://{bucket}/{{username}}"
         return env
 
     def _start_hub(self, proxy: str) -> None:
@@ -353,14 +367,14 @@ class PracticeHub:
         if self._log is not None:
             self._log.close()  # type: ignore[attr-defined]
             self._log = None
-        s3, self.s3 = self.s3, None
-        if s3 is not None:
+        server, self.buckets = self.buckets, None
+        if server is not None:
             try:
-                if self._buckets_loaded:
-                    save_objects(s3.client(), self.state / "buckets")
+                if self._buckets_loaded and isinstance(server, LocalS3):
+                    save_objects(server.client(), self.state / "buckets")
             finally:
                 self._buckets_loaded = False
-                s3.stop()
+                server.stop()
 
     @property
     def running(self) -> bool:

@@ -1,0 +1,174 @@
+"""GCS hubs: a real local GCS emulator that an argument-less `gcsfs.GCSFileSystem()` reaches,
+and the module 5 exercise graded against it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from hubtrain.buckets import LocalS3Error
+from hubtrain.config import load_hub
+from hubtrain.gcsbuckets import LocalGCS, gcs_env
+from hubtrain.release import nbgrader_env, stage_course
+
+pytestmark = pytest.mark.xdist_group("buckets")
+
+ROOT = Path(__file__).resolve().parent.parent
+GCS_HUB = ROOT / "hubs" / "example-gcs.yml"
+
+# Run in a fresh interpreter, as a notebook kernel is: gcsfs reads the environment at start.
+ROUND_TRIP = """
+import fsspec, gcsfs
+fs = gcsfs.GCSFileSystem()
+fs.pipe("course-data/ada/hello.txt", b"hello")
+with fsspec.open("gs://course-data/ada/note.txt", "w") as f:
+    f.write("note")
+other, path = fsspec.url_to_fs("gs://course-data/ada")
+print(fs.cat("course-data/ada/hello.txt").decode(), type(other).__name__, sorted(other.ls(path)))
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    drop = ("AWS_", "FSSPEC_", "GOOGLE_", "GCS", "STORAGE_EMULATOR", "CLOUDSDK_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+@pytest.fixture(scope="module")
+def gcs() -> LocalGCS:
+    with LocalGCS() as server:
+        server.ensure_bucket("course-data")
+        yield server
+
+
+def test_an_unmodified_gcsfs_talks_to_the_local_server(gcs: LocalGCS) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", ROUND_TRIP],
+        env={**_clean_env(), **gcs_env(gcs.endpoint_url)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[:2] == ["hello", "GCSFileSystem"]
+    assert "course-data/ada/note.txt" in run.stdout
+    # The objects are really on the server, not in a client-side cache.
+    assert {"ada/hello.txt", "ada/note.txt"} <= set(gcs.keys("course-data"))
+
+
+def test_it_listens_on_localhost_only_and_is_rerunnable(gcs: LocalGCS) -> None:
+    assert gcs.endpoint_url.startswith("http://127.0.0.1:")
+    gcs.ensure_bucket("course-data")
+    gcs.put("course-data", "seed/read me.txt", b"seeded")
+    assert "seed/read me.txt" in gcs.keys("course-data")
+    with pytest.raises(LocalS3Error) as failure:
+        LocalGCS(port=gcs.port).start(timeout=20)
+    assert f"port {gcs.port}" in str(failure.value)
+
+
+def test_a_data_dir_keeps_buckets_across_restarts_and_memory_does_not(tmp_path: Path) -> None:
+    with LocalGCS(data_dir=tmp_path / "gcs") as server:
+        server.put("kept", "ada/notes.txt", b"kept")
+    with LocalGCS(data_dir=tmp_path / "gcs") as server:
+        assert server.keys("kept") == ["ada/notes.txt"]
+    with LocalGCS() as server:
+        assert server.buckets() == []
+
+
+# A command that starts a GCS server, says its port, then waits to be killed.
+STARTER = """
+import time
+from hubtrain.gcsbuckets import LocalGCS
+server = LocalGCS().start()
+print(server.port, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_server_goes_away_when_the_command_that_started_it_is_killed() -> None:
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True, env=_clean_env()
+    )
+    try:
+        assert starter.stdout is not None
+        port = int(starter.stdout.readline())
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    finally:
+        starter.kill()
+        starter.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the GCS server on port {port} outlived the process that started it")
+
+
+def _scores(course: Path, student: str) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission("05-cloud-data", student).notebooks[0]
+        return {grade.name: grade.score for grade in notebook.grades if grade.max_score}
+
+
+@pytest.mark.slow
+def test_module_5_is_graded_against_gs_buckets_on_a_gcs_hub(tmp_path: Path) -> None:
+    """Stock nbgrader under `hubtrain grading-env` for a GCS hub file: gs:// prefixes,
+    the solution gets full marks, the blank release none."""
+    hub = load_hub(GCS_HUB)
+    course = tmp_path / "course"
+    stage_course(hub, ROOT / "exercises", course)
+    env = {**nbgrader_env(), "HOME": str(tmp_path / "home")}
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    run = subprocess.run(
+        [*nbgrader, "generate_assignment", "05-cloud-data", "--force"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    shutil.copytree(
+        course / "source" / "05-cloud-data", course / "submitted/solution/05-cloud-data"
+    )
+    shutil.copytree(course / "release" / "05-cloud-data", course / "submitted/blank/05-cloud-data")
+    # The notebook itself says which address it wrote to: the grading hub's gs:// prefix.
+    probe = "import os, sys; sys.exit(0 if os.environ['SCRATCH_BUCKET'].startswith('gs://') else 3)"
+    hubtrain = str(Path(sys.executable).with_name("hubtrain"))
+    check = subprocess.run(
+        [hubtrain, "grading-env", "--hub", str(GCS_HUB), "--", sys.executable, "-c", probe],
+        env=env,
+    )
+    assert check.returncode == 0
+    run = subprocess.run(
+        [
+            hubtrain,
+            "grading-env",
+            "--hub",
+            str(GCS_HUB),
+            "--",
+            *nbgrader,
+            "autograde",
+            "*",
+            "--create",
+        ],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_assignment("05-cloud-data").notebooks[0]
+        maximum = {cell.name: cell.max_score for cell in notebook.grade_cells}
+    assert _scores(course, "solution") == maximum
+    assert set(_scores(course, "blank").values()) == {0}

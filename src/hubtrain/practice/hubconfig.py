@@ -40,6 +40,8 @@ class Settings:
     max_age: int
     server_env: dict[str, str] = field(default_factory=dict)
     shared_dirs: list[str] = field(default_factory=list)
+    writable_shared_dirs: list[str] = field(default_factory=list)
+    confine: bool = False
     proxy_command: str = "configurable-http-proxy"
     bin_dir: str = str(Path(sys.executable).parent)
 
@@ -139,6 +141,11 @@ def configure(c: Any, config_file: str) -> None:
     c.PracticeSpawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
     c.PracticeSpawner.environment = {**s.server_env, "JUPYTER_CONFIG_PATH": str(state / "jupyter")}
     c.PracticeSpawner.shared_dirs = {name: str(state / "shared" / name) for name in s.shared_dirs}
+    c.PracticeSpawner.writable_shared_dirs = s.writable_shared_dirs
+    # Confined servers see their home, the shared folders and this configuration,
+    # nothing else of the state folder or the repository (see PracticeSpawner).
+    c.PracticeSpawner.confine = s.confine
+    c.PracticeSpawner.readable_paths = [str(state / "jupyter")]
     c.PracticeSpawner.start_timeout = 120
     c.PracticeSpawner.http_timeout = 120
 

@@ -135,6 +135,7 @@ class PracticeHub:
         public: bool = False,
         password: str = "",
         idle_timeout: int | None = None,
+        confine: bool | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.state = Path(state).resolve()
@@ -149,6 +150,9 @@ class PracticeHub:
         self.url = f"http://127.0.0.1:{port}"
         self.hub = served_hub(hub, self.url)
         self.idle_timeout = hub.server.idle_timeout if idle_timeout is None else idle_timeout
+        # None: confine learners' servers whenever bubblewrap works here.
+        self.confine = confine
+        self.unconfined_reason = ""
         self.log_path = self.state / "jupyterhub.log"
         self.buckets: LocalS3 | LocalGCS | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -227,6 +231,7 @@ class PracticeHub:
             raise PracticeHubError(f"{exercises}: no exercises folder (use --root)")
         _check_port(self.ip, self.port)
         proxy = _proxy_command(self.root)
+        self._check_confinement()
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "homes").mkdir(exist_ok=True)
         # The release builds while the buckets and the hub start: nbgrader is the
@@ -249,6 +254,25 @@ class PracticeHub:
             self.stop()
             raise
         return self
+
+    def _check_confinement(self) -> None:
+        """Decide whether learners' servers run in bubblewrap; a public hub must."""
+        from hubtrain.grading.sandbox import find_sandbox
+
+        if self.confine is False:
+            self.unconfined_reason = "confinement was turned off"
+            return
+        sandbox, reason = find_sandbox()
+        if sandbox is not None:
+            self.confine = True
+            return
+        if self.confine or self.ip != "127.0.0.1":
+            raise PracticeHubError(
+                f"cannot confine learners' servers ({reason}); a public hub needs "
+                "bubblewrap: install it (`make test-deps` or `apt-get install bubblewrap`)"
+            )
+        self.confine = False
+        self.unconfined_reason = reason
 
     def _start_buckets(self) -> None:
         """Start the bucket server, restore saved objects, make the hub's buckets.
@@ -293,6 +317,8 @@ class PracticeHub:
             max_age=self.hub.server.max_age,
             server_env=self._server_env(),
             shared_dirs=[d.path for d in self.hub.storage.shared_dirs],
+            writable_shared_dirs=[d.path for d in self.hub.storage.shared_dirs if d.writable],
+            confine=bool(self.confine),
             proxy_command=proxy,
         )
         config = write_config(settings)
@@ -431,6 +457,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
         practice.start()
         print(f"Practice hub: {practice.url}", flush=True)
+        if practice.unconfined_reason:
+            print(
+                "hubtrain: warning: learners' servers are not confined "
+                f"({practice.unconfined_reason}); any learner can read this repository, "
+                "including the solutions",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"Password: {practice.password}  (any username)", flush=True)
         print(f"Log: {practice.log_path}. Press Ctrl-C to stop.", flush=True)
         while practice.running:

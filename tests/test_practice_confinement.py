@@ -10,6 +10,9 @@ The course is pulled with nbgitpuller's own API, and the scratch bucket is a
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,21 +33,25 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "confinement-password"
 
 
+def log_in(session: requests.Session, hub: PracticeHub, name: str) -> requests.Response:
+    """Submit the hub's login form as a browser does (XSRF cookie and field)."""
+    session.get(f"{hub.url}/hub/login", timeout=30).raise_for_status()
+    xsrf = session.cookies.get("_xsrf", path="/hub/")
+    return session.post(
+        f"{hub.url}/hub/login",
+        data={"username": name, "password": PASSWORD, "_xsrf": xsrf},
+        timeout=30,
+    )
+
+
 class Learner:
     """A learner logged in to the hub, with a token for their own server."""
 
     def __init__(self, hub: PracticeHub, name: str) -> None:
         self.hub = hub
         self.name = name
-        session = requests.Session()
-        session.get(f"{hub.url}/hub/login", timeout=30).raise_for_status()
-        xsrf = session.cookies.get("_xsrf", path="/hub/")
-        reply = session.post(
-            f"{hub.url}/hub/login",
-            data={"username": name, "password": PASSWORD, "_xsrf": xsrf},
-            timeout=30,
-        )
-        reply.raise_for_status()
+        self.browser = session = requests.Session()
+        log_in(session, hub, name).raise_for_status()
         # Logging in issues a new XSRF cookie, tied to the session.
         xsrf = session.cookies.get("_xsrf", path="/hub/")
         reply = session.post(
@@ -140,7 +147,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig) -> It
     shared = state / "shared" / practice_hub.storage.shared_dirs[0].path
     shared.mkdir(parents=True)
     (shared / "stations.csv").write_text("station,lat\nA,1.5\n")
-    practice = PracticeHub(gcs_hub, state, root=ROOT, port=free_port(), password=PASSWORD)
+    # Claims as on a public hub (--public), while listening on 127.0.0.1 only.
+    practice = PracticeHub(
+        gcs_hub, state, root=ROOT, port=free_port(), password=PASSWORD, claim_usernames=True
+    )
     with practice:
         yield practice
 
@@ -234,3 +244,46 @@ print(scratch, fs.cat(f'{scratch}/hello.txt').decode())
 """
     said = learners["bob"].run(code).strip()
     assert said == "gs://hubtrain-scratch/bob from a confined server", said
+
+
+def test_a_claimed_username_cannot_be_taken_from_another_browser(
+    hub: PracticeHub, learners: dict[str, Learner]
+) -> None:
+    stranger = requests.Session()
+    refused = log_in(stranger, hub, "ada")
+    assert refused.status_code == 403
+    assert "The username ada is already taken on this hub" in refused.text
+    assert requests.get(f"{hub.url}/hub/api/user", cookies=stranger.cookies).status_code == 403
+    # ada herself logs out and back in from her browser.
+    ada = learners["ada"].browser
+    ada.get(f"{hub.url}/hub/logout", timeout=30).raise_for_status()
+    again = log_in(ada, hub, "ada")
+    assert again.status_code == 200 and "already taken" not in again.text
+    # A name nobody has used is still free; the claims file holds no secret.
+    assert log_in(stranger, hub, "carol").status_code == 200
+    claims = (hub.state / "claims.json").read_text()
+    assert PASSWORD not in claims and sorted(json.loads(claims)["users"]) == ["ada", "bob", "carol"]
+
+
+def test_public_warning_says_what_remains_exposed(tmp_path: Path) -> None:
+    # A short password stops the hub right after the warning, before anything listens.
+    hubtrain = Path(sys.executable).with_name("hubtrain")
+    result = subprocess.run(
+        [str(hubtrain), "hub", "--public", "--port", str(free_port()), "--state", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HUBTRAIN_PASSWORD": "short"},
+        timeout=120,
+    )
+    assert result.returncode == 2
+    warning = " ".join(result.stderr.split())
+    for exposed in (
+        "claims it for that browser",
+        f"{tmp_path}/claims.json",
+        "127.0.0.1",
+        "without limits",
+        "bucket prefix",
+        "plain HTTP",
+    ):
+        assert exposed in warning, exposed

@@ -42,6 +42,7 @@ class Settings:
     shared_dirs: list[str] = field(default_factory=list)
     writable_shared_dirs: list[str] = field(default_factory=list)
     confine: bool = False
+    claim_usernames: bool = False
     proxy_command: str = "configurable-http-proxy"
     bin_dir: str = str(Path(sys.executable).parent)
 
@@ -127,10 +128,13 @@ def configure(c: Any, config_file: str) -> None:
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
 
-    # Any username logs in with the one password printed at start-up. JupyterHub's
-    # SharedPasswordAuthenticator replaces DummyAuthenticator's deprecated password.
-    c.JupyterHub.authenticator_class = "shared-password"
+    # Any username logs in with the one password printed at start-up (JupyterHub's
+    # SharedPasswordAuthenticator, which replaces DummyAuthenticator's deprecated
+    # password); on a public hub the first log-in under a name claims it.
+    c.JupyterHub.authenticator_class = "hubtrain.practice.auth.ClaimingPasswordAuthenticator"
     c.SharedPasswordAuthenticator.user_password = os.environ.pop(PASSWORD_ENV, None)
+    c.ClaimingPasswordAuthenticator.claim_usernames = s.claim_usernames
+    c.ClaimingPasswordAuthenticator.claims_file = str(state / "claims.json")
     c.Authenticator.allow_all = True
 
     c.JupyterHub.spawner_class = "hubtrain.practice.spawner.PracticeSpawner"

@@ -136,6 +136,7 @@ class PracticeHub:
         password: str = "",
         idle_timeout: int | None = None,
         confine: bool | None = None,
+        claim_usernames: bool | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.state = Path(state).resolve()
@@ -153,6 +154,8 @@ class PracticeHub:
         # None: confine learners' servers whenever bubblewrap works here.
         self.confine = confine
         self.unconfined_reason = ""
+        # A hub others can reach lets each username be claimed only once.
+        self.claim_usernames = public if claim_usernames is None else claim_usernames
         self.log_path = self.state / "jupyterhub.log"
         self.buckets: LocalS3 | LocalGCS | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -319,6 +322,7 @@ class PracticeHub:
             shared_dirs=[d.path for d in self.hub.storage.shared_dirs],
             writable_shared_dirs=[d.path for d in self.hub.storage.shared_dirs if d.writable],
             confine=bool(self.confine),
+            claim_usernames=self.claim_usernames,
             proxy_command=proxy,
         )
         config = write_config(settings)
@@ -465,7 +469,8 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        print(f"Password: {practice.password}  (any username)", flush=True)
+        who = "any username not yet taken" if practice.claim_usernames else "any username"
+        print(f"Password: {practice.password}  ({who})", flush=True)
         print(f"Log: {practice.log_path}. Press Ctrl-C to stop.", flush=True)
         while practice.running:
             time.sleep(0.5)
@@ -482,6 +487,22 @@ def _serve(args: argparse.Namespace) -> int:
             practice.stop()
 
 
+PUBLIC_WARNING = """\
+hubtrain: warning: --public listens on every network interface. What that exposes:
+  - Anyone who can reach this machine and has the password can log in under a
+    username nobody has used yet and run code here. The first log-in under a name
+    claims it for that browser; to free the names, delete {state}/claims.json
+    (or restart with a new HUBTRAIN_PASSWORD: claims belong to one password).
+  - Learners' servers see only their own home, the shared folders and a read-only
+    Python, but they run as this machine's user ({user}) with its network: they
+    can reach every service this machine can (including ones on 127.0.0.1), and
+    use its CPU, memory and disk without limits.
+  - Every learner can read and write every other learner's bucket prefix (as on
+    most managed hubs: a prefix is a convention, not a lock).
+  - The hub speaks plain HTTP: anyone on the network can read the password and
+    sessions in transit. Use it on a network you trust, for the workshop only."""
+
+
 def cmd_hub(args: argparse.Namespace) -> int:
     """Run the practice hub until Ctrl-C.
 
@@ -496,11 +517,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     state = Path(args.state).resolve() if args.state else root / ".hubtrain" / "practice"
     if args.public:
-        print(
-            "hubtrain: warning: --public listens on every network interface; anyone who can "
-            "reach this machine and has the password can run code on it",
-            file=sys.stderr,
-        )
+        user = "root" if os.geteuid() == 0 else os.environ.get("USER", "you")
+        print(PUBLIC_WARNING.format(state=state, user=user), file=sys.stderr)
     argv = ["--hub", str(args.hub), "--port", str(args.port), "--state", str(state)]
     argv += ["--root", str(root)]
     if args.public:

@@ -137,6 +137,26 @@ class Learner:
             ws.close()
             requests.delete(f"{self.server}/api/kernels/{kernel}", headers=self.headers)
 
+    def terminal(self, command: str) -> str:
+        """Type `command` in a new terminal of this learner's server; return what it showed."""
+        reply = requests.post(f"{self.server}/api/terminals", headers=self.headers, timeout=60)
+        reply.raise_for_status()
+        name = reply.json()["name"]
+        url = self.server.replace("http://", "ws://") + f"/terminals/websocket/{name}"
+        ws = websocket.create_connection(url, header=self.headers, timeout=120)
+        screen = ""
+        try:
+            # The marker is computed by the shell, so the echoed command cannot match it.
+            ws.send(json.dumps(["stdin", f"{command}; echo END-$((40+2))\r"]))
+            while "END-42" not in screen:
+                kind, *rest = json.loads(ws.recv())
+                if kind == "stdout":
+                    screen += rest[0]
+            return screen
+        finally:
+            ws.close()
+            requests.delete(f"{self.server}/api/terminals/{name}", headers=self.headers)
+
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig) -> Iterator[PracticeHub]:
@@ -214,6 +234,20 @@ def test_a_learner_reads_only_their_home_the_shared_data_and_the_course(
     text = ada.run(f"print(open({str(paths['pulled exercise'])!r}).read())")
     assert "NotImplementedError" in text
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+
+
+def test_a_learners_terminal_cannot_read_the_solutions(
+    hub: PracticeHub, learners: dict[str, Learner]
+) -> None:
+    source = ROOT / "exercises" / "05-cloud-data" / "cloud_data.ipynb"
+    screen = learners["bob"].terminal(
+        f"grep -c 'BEGIN SOLUTION' {source}; echo LS-$((1+1)); ls {hub.state}"
+    )
+    assert "No such file or directory" in screen, screen
+    # The state folder shows only what a learner's server needs: homes, shared, config.
+    listing = screen.rsplit("LS-2", 1)[1]
+    assert "homes" in listing and "jupyter" in listing
+    assert "jupyterhub.sqlite" not in listing and "build" not in listing
 
 
 def test_shared_data_is_read_only_and_home_is_writable(learners: dict[str, Learner]) -> None:

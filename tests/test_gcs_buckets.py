@@ -3,24 +3,28 @@ and the module 5 exercise graded against it."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from hubtrain.buckets import LocalS3Error
 from hubtrain.config import load_hub
 from hubtrain.gcsbuckets import LocalGCS, gcs_env
+from hubtrain.grading.samples import answered
 from hubtrain.release import nbgrader_env, stage_course
 
 pytestmark = pytest.mark.xdist_group("buckets")
 
 ROOT = Path(__file__).resolve().parent.parent
 GCS_HUB = ROOT / "hubs" / "example-gcs.yml"
+HUBTRAIN = str(Path(sys.executable).with_name("hubtrain"))
 
 # Run in a fresh interpreter, as a notebook kernel is: gcsfs reads the environment at start.
 ROUND_TRIP = """
@@ -86,51 +90,37 @@ def _scores(course: Path, student: str) -> dict[str, float]:
         return {grade.name: grade.score for grade in notebook.grades if grade.max_score}
 
 
-@pytest.mark.slow
-def test_module_5_is_graded_against_gs_buckets_on_a_gcs_hub(tmp_path: Path) -> None:
-    """Stock nbgrader under `hubtrain grading-env` for a GCS hub file: gs:// prefixes,
-    the solution gets full marks, the blank release none."""
-    hub = load_hub(GCS_HUB)
-    course = tmp_path / "course"
-    stage_course(hub, ROOT / "exercises", course)
-    env = {**nbgrader_env(), "HOME": str(tmp_path / "home")}
-    nbgrader = [sys.executable, "-m", "nbgrader"]
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Module 5 staged for the GCS hub file and released by real nbgrader."""
+    course = tmp_path_factory.mktemp("gcs-course")
+    stage_course(load_hub(GCS_HUB), ROOT / "exercises", course)
     run = subprocess.run(
-        [*nbgrader, "generate_assignment", "05-cloud-data", "--force"],
+        [sys.executable, "-m", "nbgrader", "generate_assignment", "05-cloud-data", "--force"],
         cwd=course,
-        env=env,
+        env={**nbgrader_env(), "HOME": str(course / "home")},
         capture_output=True,
         text=True,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return course
+
+
+@pytest.mark.slow
+def test_module_5_is_graded_against_gs_buckets_on_a_gcs_hub(course: Path) -> None:
+    """Stock nbgrader under `hubtrain grading-env` for a GCS hub file: gs:// prefixes,
+    the solution gets full marks, the blank release none."""
+    env = {**nbgrader_env(), "HOME": str(course / "home")}
     shutil.copytree(
         course / "source" / "05-cloud-data", course / "submitted/solution/05-cloud-data"
     )
     shutil.copytree(course / "release" / "05-cloud-data", course / "submitted/blank/05-cloud-data")
-    # The notebook itself says which address it wrote to: the grading hub's gs:// prefix.
     probe = "import os, sys; sys.exit(0 if os.environ['SCRATCH_BUCKET'].startswith('gs://') else 3)"
-    hubtrain = str(Path(sys.executable).with_name("hubtrain"))
-    check = subprocess.run(
-        [hubtrain, "grading-env", "--hub", str(GCS_HUB), "--", sys.executable, "-c", probe],
-        env=env,
-    )
-    assert check.returncode == 0
+    grading_env = [HUBTRAIN, "grading-env", "--hub", str(GCS_HUB), "--"]
+    assert subprocess.run([*grading_env, sys.executable, "-c", probe], env=env).returncode == 0
+    autograde = [sys.executable, "-m", "nbgrader", "autograde", "*", "--create"]
     run = subprocess.run(
-        [
-            hubtrain,
-            "grading-env",
-            "--hub",
-            str(GCS_HUB),
-            "--",
-            *nbgrader,
-            "autograde",
-            "*",
-            "--create",
-        ],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
+        [*grading_env, *autograde], cwd=course, env=env, capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr[-3000:]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
@@ -138,3 +128,30 @@ def test_module_5_is_graded_against_gs_buckets_on_a_gcs_hub(tmp_path: Path) -> N
         maximum = {cell.name: cell.max_score for cell in notebook.grade_cells}
     assert _scores(course, "solution") == maximum
     assert set(_scores(course, "blank").values()) == {0}
+
+
+@pytest.mark.slow
+def test_hubtrain_grade_reaches_the_gcs_server_from_its_sandbox(
+    course: Path, tmp_path: Path
+) -> None:
+    """`hubtrain grade` runs kernels without a network; the GCS server is bridged in."""
+    path = "05-cloud-data/cloud_data.ipynb"
+    release = nbformat.read(course / "release" / path, 4)
+    source = nbformat.read(course / "source" / path, 4)
+    submitted = tmp_path / "in" / "ada" / path
+    submitted.parent.mkdir(parents=True)
+    nbformat.write(answered(release, source, "correct"), submitted)
+    command = [HUBTRAIN, "grade", "--hub", str(GCS_HUB), "--workers", "1"]
+    command += ["--out", str(tmp_path / "out"), str(tmp_path / "in")]
+    run = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**nbgrader_env(), "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    with open(tmp_path / "out" / "grades.csv", newline="") as grades:
+        row = next(csv.DictReader(grades))
+    assert row["status"] == "graded", row
+    assert float(row["score"]) == float(row["max_score"]) > 0, row

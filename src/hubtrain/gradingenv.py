@@ -4,8 +4,9 @@ nbgrader re-executes a learner's notebook on the grader's machine, not on the
 learner's hub. Graded answers are computed from what the hub provides (its
 environment variables and buckets), so grading needs the same kind of
 environment: the JupyterHub and KubeSpawner variables of the hub file's default
-profile, the hub's bucket variables pointing at a local S3 server, and nothing
-from the grader's own hub or cloud account. It is the same for every learner, so
+profile, the hub's bucket variables pointing at a local S3 or GCS server (the
+hub file's provider), and nothing from the grader's own hub or cloud account.
+It is the same for every learner, so
 stock `nbgrader autograde` run under `hubtrain grading-env` and `hubtrain grade`
 give equal scores.
 """

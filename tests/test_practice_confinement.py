@@ -261,10 +261,13 @@ except OSError as exc:
     print('shared refused', type(exc).__name__)
 open('notes.txt', 'w').write('mine')
 print('home', open('notes.txt').read())
+print([line for line in open('/proc/self/status') if line.startswith('CapEff')][0])
 """
     said = learners["ada"].run(code)
     assert "shared refused" in said, said
     assert "home mine" in said
+    # Even when the hub runs as root, the learner's code holds no capabilities.
+    assert "CapEff:\t0000000000000000" in said, said
 
 
 def test_the_scratch_bucket_is_a_gs_prefix_that_gcsfs_reaches(learners: dict[str, Learner]) -> None:

@@ -113,6 +113,10 @@ class Sandbox:
         else:
             unshare = ["--unshare-all"]
         cmd = [self.bwrap, *unshare, "--die-with-parent", "--new-session"]
+        if os.geteuid() == 0:
+            # Run by root, bwrap keeps root's capabilities inside (raw sockets on a
+            # shared network, ptrace, ...); the code inside needs none of them.
+            cmd += ["--cap-drop", "ALL"]
         cmd += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
         cmd += ["--tmpfs", "/tmp"]
         for top in ("bin", "sbin", "lib", "lib32", "lib64"):

@@ -81,18 +81,26 @@ def test_a_server_that_cannot_start_says_why_in_one_line(s3: LocalS3) -> None:
 # A command that starts a bucket server, says its port, then waits to be killed.
 STARTER = """
 import time
-from hubtrain.buckets import LocalS3
-server = LocalS3().start()
+from hubtrain.{module} import {server}
+server = {server}().start()
 print(server.port, flush=True)
 time.sleep(600)
 """
 
 
-def test_the_server_goes_away_when_the_command_that_started_it_is_killed() -> None:
+@pytest.mark.parametrize(
+    ("module", "server"), [("buckets", "LocalS3"), ("gcsbuckets", "LocalGCS")], ids=["s3", "gcs"]
+)
+def test_the_server_goes_away_when_the_command_that_started_it_is_killed(
+    module: str, server: str
+) -> None:
     # `hubtrain hub` or `hubtrain grade` killed outright (SIGKILL, a closed
     # terminal) cannot stop its bucket server; the server must not run on.
     starter = subprocess.Popen(
-        [sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True, env=_clean_env()
+        [sys.executable, "-c", STARTER.format(module=module, server=server)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_clean_env(),
     )
     try:
         assert starter.stdout is not None

@@ -23,6 +23,7 @@ import pytest
 from hubtrain.buckets import LocalS3, s3_env
 from hubtrain.build import BuildResult, notebook_paths
 from hubtrain.config import HubConfig, load_hub
+from hubtrain.gcsbuckets import LocalGCS
 from hubtrain.pages import profile_rows
 from hubtrain.release import find_leaks
 
@@ -209,3 +210,33 @@ def test_the_books_s3_code_runs_against_a_real_s3_server(
         assert result.stdout.strip() == "written from the hub"
         # The example cleans up after itself.
         assert s3.client().list_objects_v2(Bucket="scratch").get("KeyCount") == 0
+
+
+def test_the_books_gcs_code_runs_against_a_local_gcs_server(
+    built_book: Callable[[str], BuildResult], tmp_path: Path
+) -> None:
+    """On a GCS hub's module 5 page, the gcsfs example and the fsspec round trip (upload,
+    list, read, download, size, delete) run as printed against gs:// buckets."""
+    hub = load_hub(ROOT / "hubs" / "example-gcs.yml")
+    page = _pages(built_book("example-gcs").html)["book/05-files-and-data-in-the-cloud.html"]
+    example = next(b for b in page.code if "fs = gcsfs.GCSFileSystem()" in b)
+    round_trip = next(b for b in page.code if "fsspec.url_to_fs(scratch)" in b)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "summary.csv").write_text("site,mean\nA,12.5\n")
+    with LocalGCS() as gcs:
+        gcs.ensure_bucket("scratch")
+        env = {**os.environ, **gcs.env(), hub.storage.scratch_env: "gs://scratch/ada"}
+        for name, code in (("example.py", example), ("round_trip.py", round_trip)):
+            (tmp_path / name).write_text(code)
+            result = subprocess.run(
+                [sys.executable, name], env=env, capture_output=True, text=True, cwd=tmp_path
+            )
+            assert result.returncode == 0, f"{name}: {result.stderr[-2000:]}"
+            if name == "example.py":
+                assert result.stdout.strip() == "written from the hub"
+            else:
+                assert "scratch/ada/summary.csv" in result.stdout
+                assert "site,mean" in result.stdout
+        assert (tmp_path / "summary-copy.csv").read_text() == "site,mean\nA,12.5\n"
+        # Both examples clean up after themselves.
+        assert gcs.keys("scratch") == []

@@ -4,8 +4,9 @@ nbgrader re-executes a learner's notebook on the grader's machine, not on the
 learner's hub. Graded answers are computed from what the hub provides (its
 environment variables and buckets), so grading needs the same kind of
 environment: the JupyterHub and KubeSpawner variables of the hub file's default
-profile, the hub's bucket variables pointing at a local S3 server, and nothing
-from the grader's own hub or cloud account. It is the same for every learner, so
+profile, the hub's bucket variables pointing at a local S3 or GCS server (the
+hub file's provider), and nothing from the grader's own hub or cloud account.
+It is the same for every learner, so
 stock `nbgrader autograde` run under `hubtrain grading-env` and `hubtrain grade`
 give equal scores.
 """
@@ -20,8 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hubtrain.buckets import LocalS3, LocalS3Error, s3_env
+from hubtrain.buckets import LocalS3Error
 from hubtrain.config import HubConfig, Profile
+from hubtrain.gcsbuckets import bucket_env, local_buckets
 
 # GRADING_FLAG is set in the grading environment; the learner runtime skips live
 # self-checks there and records no progress.
@@ -108,29 +110,29 @@ def _clean(environ: dict[str, str]) -> dict[str, str]:
 def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str]]:
     """A complete environment (based on `os.environ`) for grading exercises of `hub`.
 
-    Starts a local S3 server with empty scratch and persistent buckets for the
-    duration of the `with` block, and yields the variables to run nbgrader (or
-    anything else) with: the hub's variables for the default profile and the
-    user `learner`, `storage.scratch_env`/`persistent_env` set to
-    `s3://<bucket>/learner`, the S3 variables, a dummy `JUPYTERHUB_API_TOKEN` and
-    `HUBTRAIN_GRADING=1`. The
+    Starts a local bucket server of the hub's provider (S3 or GCS) with empty
+    scratch and persistent buckets for the duration of the `with` block, and
+    yields the variables to run nbgrader (or anything else) with: the hub's
+    variables for the default profile and the user `learner`,
+    `storage.scratch_env`/`persistent_env` set to `s3://<bucket>/learner` (or
+    `gs://...` on a GCS hub), the variables that point s3fs or gcsfs at the local
+    server, a dummy `JUPYTERHUB_API_TOKEN` and `HUBTRAIN_GRADING=1`. The
     buckets start empty because the exercises create their own sample data.
-    Whatever the hub's provider, the grading buckets are S3: the exercises open
-    them through `fsspec`, which picks the filesystem from the URL.
     `workdir` receives the kernels' runtime files; it must be writable.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    with LocalS3() as s3:
-        s3.ensure_bucket(SCRATCH_BUCKET)
-        s3.ensure_bucket(PERSISTENT_BUCKET)
+    scheme = hub.storage.scheme
+    with local_buckets(hub.storage.provider) as server:
+        server.ensure_bucket(SCRATCH_BUCKET)
+        server.ensure_bucket(PERSISTENT_BUCKET)
         env = _clean(nbgrader_env())
         env.update(hub_env(hub))
         env.update(profile_env(hub.default_profile))
-        env.update(s3_env(s3.endpoint_url))
+        env.update(bucket_env(server))
         if hub.storage.scratch_env:
-            env[hub.storage.scratch_env] = f"s3://{SCRATCH_BUCKET}/{GRADING_USER}"
+            env[hub.storage.scratch_env] = f"{scheme}://{SCRATCH_BUCKET}/{GRADING_USER}"
         if hub.storage.persistent_env:
-            env[hub.storage.persistent_env] = f"s3://{PERSISTENT_BUCKET}/{GRADING_USER}"
+            env[hub.storage.persistent_env] = f"{scheme}://{PERSISTENT_BUCKET}/{GRADING_USER}"
         # Exercises build request headers from the token; grading makes no requests,
         # so a fixed, worthless value keeps every learner's result the same.
         env["JUPYTERHUB_API_TOKEN"] = GRADING_TOKEN

@@ -38,8 +38,8 @@ from hubtrain.grading.sandbox import find_sandbox, wrapper_command
 __all__ = ["ExecJob", "ExecResult", "Limits", "execute_job"]
 
 # Environment variables that point the kernel at a local server it must still
-# reach from inside the sandbox (the grading environment's S3 stand-in).
-_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "FSSPEC_S3_ENDPOINT_URL")
+# reach from inside the sandbox (the grading environment's S3 or GCS stand-in).
+_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "FSSPEC_S3_ENDPOINT_URL", "STORAGE_EMULATOR_HOST")
 
 
 @dataclass(frozen=True)

@@ -93,9 +93,30 @@ class Sandbox:
 
     bwrap: str
 
-    def command(self, workdir: Path) -> list[str]:
-        """bwrap arguments that let the kernel see only `workdir` and a read-only Python."""
-        cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+    def command(
+        self,
+        workdir: Path,
+        *,
+        network: bool = False,
+        binds: tuple[Path, ...] = (),
+        ro_binds: tuple[Path, ...] = (),
+    ) -> list[str]:
+        """bwrap arguments that let the kernel see only `workdir` and a read-only Python.
+
+        `network=True` keeps the machine's network (the practice hub's servers
+        reach the hub, the course service and the buckets on 127.0.0.1); `binds`
+        and `ro_binds` add more folders, writable or read-only, at their own paths.
+        """
+        if network:
+            unshare = ["--unshare-user-try", "--unshare-ipc", "--unshare-pid"]
+            unshare += ["--unshare-uts", "--unshare-cgroup-try"]
+        else:
+            unshare = ["--unshare-all"]
+        cmd = [self.bwrap, *unshare, "--die-with-parent", "--new-session"]
+        if os.geteuid() == 0:
+            # Run by root, bwrap keeps root's capabilities inside (raw sockets on a
+            # shared network, ptrace, ...); the code inside needs none of them.
+            cmd += ["--cap-drop", "ALL"]
         cmd += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
         cmd += ["--tmpfs", "/tmp"]
         for top in ("bin", "sbin", "lib", "lib32", "lib64"):
@@ -112,6 +133,10 @@ class Sandbox:
                 cmd += ["--ro-bind", prefix, prefix]
         # No --chdir: bwrap keeps the working directory jupyter_client gave it.
         cmd += ["--bind", str(workdir), str(workdir)]
+        for path in ro_binds:
+            cmd += ["--ro-bind", str(path), str(path)]
+        for path in binds:
+            cmd += ["--bind", str(path), str(path)]
         return [*cmd, "--"]
 
 

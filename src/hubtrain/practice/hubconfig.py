@@ -40,6 +40,9 @@ class Settings:
     max_age: int
     server_env: dict[str, str] = field(default_factory=dict)
     shared_dirs: list[str] = field(default_factory=list)
+    writable_shared_dirs: list[str] = field(default_factory=list)
+    confine: bool = False
+    claim_usernames: bool = False
     proxy_command: str = "configurable-http-proxy"
     bin_dir: str = str(Path(sys.executable).parent)
 
@@ -125,10 +128,13 @@ def configure(c: Any, config_file: str) -> None:
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
 
-    # Any username logs in with the one password printed at start-up. JupyterHub's
-    # SharedPasswordAuthenticator replaces DummyAuthenticator's deprecated password.
-    c.JupyterHub.authenticator_class = "shared-password"
+    # Any username logs in with the one password printed at start-up (JupyterHub's
+    # SharedPasswordAuthenticator, which replaces DummyAuthenticator's deprecated
+    # password); on a public hub the first log-in under a name claims it.
+    c.JupyterHub.authenticator_class = "hubtrain.practice.auth.ClaimingPasswordAuthenticator"
     c.SharedPasswordAuthenticator.user_password = os.environ.pop(PASSWORD_ENV, None)
+    c.ClaimingPasswordAuthenticator.claim_usernames = s.claim_usernames
+    c.ClaimingPasswordAuthenticator.claims_file = str(state / "claims.json")
     c.Authenticator.allow_all = True
 
     c.JupyterHub.spawner_class = "hubtrain.practice.spawner.PracticeSpawner"
@@ -139,6 +145,11 @@ def configure(c: Any, config_file: str) -> None:
     c.PracticeSpawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
     c.PracticeSpawner.environment = {**s.server_env, "JUPYTER_CONFIG_PATH": str(state / "jupyter")}
     c.PracticeSpawner.shared_dirs = {name: str(state / "shared" / name) for name in s.shared_dirs}
+    c.PracticeSpawner.writable_shared_dirs = s.writable_shared_dirs
+    # Confined servers see their home, the shared folders and this configuration,
+    # nothing else of the state folder or the repository (see PracticeSpawner).
+    c.PracticeSpawner.confine = s.confine
+    c.PracticeSpawner.readable_paths = [str(state / "jupyter")]
     c.PracticeSpawner.start_timeout = 120
     c.PracticeSpawner.http_timeout = 120
 

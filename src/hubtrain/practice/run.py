@@ -27,8 +27,9 @@ from types import TracebackType
 
 import psutil
 
-from hubtrain.buckets import LocalS3, s3_env
+from hubtrain.buckets import LocalS3
 from hubtrain.config import HubConfig
+from hubtrain.gcsbuckets import LocalGCS, bucket_env, local_buckets
 from hubtrain.localenv import free_port, with_venv_on_path
 from hubtrain.practice.hubconfig import PASSWORD_ENV, Settings, write_config
 from hubtrain.practice.storage import load_objects, save_objects
@@ -120,7 +121,8 @@ class PracticeHub:
 
     State lives in `state`: the hub database and cookie secret, homes in
     `state/homes/<user>`, the published course in `state/course/`, bucket
-    objects in `state/buckets/`, and the hub's log in `state/jupyterhub.log`.
+    objects in `state/buckets/` (S3) or `state/gcs/` (GCS), and the hub's log
+    in `state/jupyterhub.log`.
     """
 
     def __init__(
@@ -133,6 +135,8 @@ class PracticeHub:
         public: bool = False,
         password: str = "",
         idle_timeout: int | None = None,
+        confine: bool | None = None,
+        claim_usernames: bool | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.state = Path(state).resolve()
@@ -147,11 +151,21 @@ class PracticeHub:
         self.url = f"http://127.0.0.1:{port}"
         self.hub = served_hub(hub, self.url)
         self.idle_timeout = hub.server.idle_timeout if idle_timeout is None else idle_timeout
+        # None: confine learners' servers whenever bubblewrap works here.
+        self.confine = confine
+        self.unconfined_reason = ""
+        # A hub others can reach lets each username be claimed only once.
+        self.claim_usernames = public if claim_usernames is None else claim_usernames
         self.log_path = self.state / "jupyterhub.log"
-        self.s3: LocalS3 | None = None
+        self.buckets: LocalS3 | LocalGCS | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
         self._buckets_loaded = False
+
+    @property
+    def s3(self) -> LocalS3 | None:
+        """The S3 bucket server while it runs (None on a GCS hub)."""
+        return self.buckets if isinstance(self.buckets, LocalS3) else None
 
     # -- the course repository --------------------------------------------
 
@@ -220,6 +234,7 @@ class PracticeHub:
             raise PracticeHubError(f"{exercises}: no exercises folder (use --root)")
         _check_port(self.ip, self.port)
         proxy = _proxy_command(self.root)
+        self._check_confinement()
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "homes").mkdir(exist_ok=True)
         # The release builds while the buckets and the hub start: nbgrader is the
@@ -227,7 +242,9 @@ class PracticeHub:
         # The bucket server starts alongside too: its address is fixed up front,
         # so the hub's configuration can name it before it answers.
         publishing = _Background(self.publish_course)
-        self.s3 = LocalS3(port=free_port())
+        self.buckets = local_buckets(
+            self.hub.storage.provider, port=free_port(), data_dir=self.state / "gcs"
+        )
         buckets = _Background(self._start_buckets)
         try:
             self._start_hub(proxy)
@@ -241,26 +258,50 @@ class PracticeHub:
             raise
         return self
 
+    def _check_confinement(self) -> None:
+        """Decide whether learners' servers run in bubblewrap; a public hub must."""
+        from hubtrain.grading.sandbox import find_sandbox
+
+        if self.confine is False:
+            self.unconfined_reason = "confinement was turned off"
+            return
+        sandbox, reason = find_sandbox()
+        if sandbox is not None:
+            self.confine = True
+            return
+        if self.confine or self.ip != "127.0.0.1":
+            raise PracticeHubError(
+                f"cannot confine learners' servers ({reason}); a public hub needs "
+                "bubblewrap: install it (`make test-deps` or `apt-get install bubblewrap`)"
+            )
+        self.confine = False
+        self.unconfined_reason = reason
+
     def _start_buckets(self) -> None:
-        """Start the bucket server, restore saved objects, make the hub's buckets."""
-        assert self.s3 is not None
-        self.s3.start()
-        load_objects(self.s3.client(), self.state / "buckets")
+        """Start the bucket server, restore saved objects, make the hub's buckets.
+
+        The GCS emulator keeps its objects on disk in `state/gcs` itself; moto's
+        are copied back from `state/buckets`.
+        """
+        assert self.buckets is not None
+        self.buckets.start()
+        if self.s3 is not None:
+            load_objects(self.s3.client(), self.state / "buckets")
         for bucket in (SCRATCH_BUCKET, PERSISTENT_BUCKET):
-            self.s3.ensure_bucket(bucket)
+            self.buckets.ensure_bucket(bucket)
         # Only a server that got every saved object back may overwrite the copy.
         self._buckets_loaded = True
 
     def _server_env(self) -> dict[str, str]:
-        assert self.s3 is not None
+        assert self.buckets is not None
         storage = self.hub.storage
-        env = s3_env(self.s3.endpoint_url)
+        env = bucket_env(self.buckets)
         for variable, bucket in (
             (storage.scratch_env, SCRATCH_BUCKET),
             (storage.persistent_env, PERSISTENT_BUCKET),
         ):
             if variable:
-                env[variable] = f"s3://{bucket}/{{username}}"
+                env[variable] = f"{storage.scheme}://{bucket}/{{username}}"
         return env
 
     def _start_hub(self, proxy: str) -> None:
@@ -279,6 +320,9 @@ class PracticeHub:
             max_age=self.hub.server.max_age,
             server_env=self._server_env(),
             shared_dirs=[d.name for d in self.hub.storage.shared_dirs],
+            writable_shared_dirs=[d.name for d in self.hub.storage.shared_dirs if d.writable],
+            confine=bool(self.confine),
+            claim_usernames=self.claim_usernames,
             proxy_command=proxy,
         )
         config = write_config(settings)
@@ -353,14 +397,14 @@ class PracticeHub:
         if self._log is not None:
             self._log.close()  # type: ignore[attr-defined]
             self._log = None
-        s3, self.s3 = self.s3, None
-        if s3 is not None:
+        server, self.buckets = self.buckets, None
+        if server is not None:
             try:
-                if self._buckets_loaded:
-                    save_objects(s3.client(), self.state / "buckets")
+                if self._buckets_loaded and isinstance(server, LocalS3):
+                    save_objects(server.client(), self.state / "buckets")
             finally:
                 self._buckets_loaded = False
-                s3.stop()
+                server.stop()
 
     @property
     def running(self) -> bool:
@@ -417,7 +461,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
         practice.start()
         print(f"Practice hub: {practice.url}", flush=True)
-        print(f"Password: {practice.password}  (any username)", flush=True)
+        if practice.unconfined_reason:
+            print(
+                "hubtrain: warning: learners' servers are not confined "
+                f"({practice.unconfined_reason}); any learner can read this repository, "
+                "including the solutions",
+                file=sys.stderr,
+                flush=True,
+            )
+        who = "any username not yet taken" if practice.claim_usernames else "any username"
+        print(f"Password: {practice.password}  ({who})", flush=True)
         print(f"Log: {practice.log_path}. Press Ctrl-C to stop.", flush=True)
         while practice.running:
             time.sleep(0.5)
@@ -434,6 +487,22 @@ def _serve(args: argparse.Namespace) -> int:
             practice.stop()
 
 
+PUBLIC_WARNING = """\
+hubtrain: warning: --public listens on every network interface. What that exposes:
+  - Anyone who can reach this machine and has the password can log in under a
+    username nobody has used yet and run code here. The first log-in under a name
+    claims it for that browser; to free the names, delete {state}/claims.json
+    (or restart with a new HUBTRAIN_PASSWORD: claims belong to one password).
+  - Learners' servers see only their own home, the shared folders and a read-only
+    Python, but they run as this machine's user ({user}) with its network: they
+    can reach every service this machine can (including ones on 127.0.0.1), and
+    use its CPU, memory and disk without limits.
+  - Every learner can read and write every other learner's bucket prefix (as on
+    most managed hubs: a prefix is a convention, not a lock).
+  - The hub speaks plain HTTP: anyone on the network can read the password and
+    sessions in transit. Use it on a network you trust, for the workshop only."""
+
+
 def cmd_hub(args: argparse.Namespace) -> int:
     """Run the practice hub until Ctrl-C.
 
@@ -448,11 +517,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     state = Path(args.state).resolve() if args.state else root / ".hubtrain" / "practice"
     if args.public:
-        print(
-            "hubtrain: warning: --public listens on every network interface; anyone who can "
-            "reach this machine and has the password can run code on it",
-            file=sys.stderr,
-        )
+        user = "root" if os.geteuid() == 0 else os.environ.get("USER", "you")
+        print(PUBLIC_WARNING.format(state=state, user=user), file=sys.stderr)
     argv = ["--hub", str(args.hub), "--port", str(args.port), "--state", str(state)]
     argv += ["--root", str(root)]
     if args.public:

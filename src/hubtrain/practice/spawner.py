@@ -5,8 +5,12 @@ local process instead, but shows the same options page (KubeSpawner's own form
 template, rendered from the installed `kubespawner` package) and applies the
 choice with KubeSpawner's rules, so the server's environment carries the same
 `MEM_LIMIT`, `CPU_LIMIT`, `MEM_GUARANTEE`, `CPU_GUARANTEE`, `JUPYTER_IMAGE_SPEC`
-and `JUPYTER_IMAGE` a learner would see on a Kubernetes hub. Nothing is enforced:
-a local process cannot be limited the way a container is, and the image is a name.
+and `JUPYTER_IMAGE` a learner would see on a Kubernetes hub. Resource limits are not
+enforced (a local process cannot be limited the way a container is, and the image
+is a name), but with `confine` each server runs inside bubblewrap, as a pod runs
+in its container: it sees its own home, the shared directories and a read-only
+Python, and nothing else of this machine's files (the course sources with their
+solutions, the hub's state, other learners' homes).
 """
 
 from __future__ import annotations
@@ -20,11 +24,18 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from jupyterhub.spawner import SimpleLocalProcessSpawner
-from traitlets import Dict, List, Unicode, default
+from traitlets import Bool, Dict, List, Unicode, default
 
 from hubtrain.config import slugify
+from hubtrain.grading.sandbox import find_sandbox
 
-__all__ = ["PracticeSpawner", "kubespawner_templates"]
+__all__ = ["SYSTEM_FILES", "PracticeSpawner", "kubespawner_templates"]
+
+# What a learner's server may read of /etc besides what the grading sandbox
+# binds: name lookup, Debian's alternatives (commands in /usr/bin link there),
+# R's settings and file types. Never the whole of /etc: servers run as root here,
+# and /etc/shadow would be readable.
+SYSTEM_FILES = ("resolv.conf", "alternatives", "R", "mime.types", "timezone", "gitconfig")
 
 
 def kubespawner_templates() -> Path:
@@ -91,6 +102,22 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
     shared_dirs = Dict(
         config=True,
         help="Folders every learner sees in their home: {name in home: shared folder}.",
+    )
+    writable_shared_dirs = List(
+        trait=Unicode(),
+        config=True,
+        help="Names (keys of shared_dirs) that learners may write to; the others are read-only.",
+    )
+    confine = Bool(
+        False,
+        config=True,
+        help="Run each server in bubblewrap, seeing only its home, the shared "
+        "directories, readable_paths and a read-only Python.",
+    )
+    readable_paths = List(
+        trait=Unicode(),
+        config=True,
+        help="Further folders a confined server may read (e.g. the hub's Jupyter config).",
     )
     form_template_dir = Unicode(
         config=True, help="Where KubeSpawner's form.html lives (default: the installed package)."
@@ -272,6 +299,28 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
             args.append("--ServerApp.allow_root=True")
         return args
 
+    def confinement(self, home: Path) -> list[str]:
+        """The bubblewrap command put in front of the server's own, or [] when not confined.
+
+        The network is kept (the server talks to the hub, and nbgitpuller clones
+        from the course service, over 127.0.0.1); everything else is unshared.
+        Paths keep their names inside, so `notebook_dir` and the shared-folder
+        links in the home work unchanged. `/tmp` is the server's own and empty.
+        """
+        if not self.confine:
+            return []
+        sandbox, reason = find_sandbox()
+        if sandbox is None:
+            # The hub checks bubblewrap before it starts; never fall back to an open server.
+            raise RuntimeError(f"cannot confine the server: {reason}")
+        writable = [Path(self.shared_dirs[n]) for n in self.writable_shared_dirs]
+        readable = [
+            Path(t) for n, t in self.shared_dirs.items() if n not in self.writable_shared_dirs
+        ]
+        readable += [Path(p) for p in self.readable_paths]
+        readable += [Path("/etc") / n for n in SYSTEM_FILES if (Path("/etc") / n).exists()]
+        return sandbox.command(home, network=True, binds=tuple(writable), ro_binds=tuple(readable))
+
     async def start(self) -> Any:
         self.load_user_options()
         home = Path(self.home_dir)
@@ -282,4 +331,9 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
             # Never replace something the learner made with the same name.
             if not link.exists() and not link.is_symlink():
                 link.symlink_to(target, target_is_directory=True)
+        # `cmd` is the configured server command; the sandbox goes in front of it
+        # at each start (the spawner object is reused for the learner's next start).
+        if not hasattr(self, "_server_cmd"):
+            self._server_cmd = list(self.cmd)
+        self.cmd = [*self.confinement(home), *self._server_cmd]
         return await super().start()

@@ -98,6 +98,10 @@ def make_parser() -> argparse.ArgumentParser:
     from hubtrain.grading.cli import add_commands as add_grading
 
     add_grading(sub)
+    # --- rehearsals: simulated learners on a real hub (issue 16) ---
+    from hubtrain.rehearse import add_commands as add_rehearse
+
+    add_rehearse(sub)
 
     return parser
 

@@ -16,10 +16,11 @@ import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import Environment, FileSystemLoader
 from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.utils import random_port
 from traitlets import Dict, List, Unicode, default
 
 from hubtrain.config import slugify
@@ -272,7 +273,30 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
             args.append("--ServerApp.allow_root=True")
         return args
 
+    # Ports given to this hub's servers that have not stopped. JupyterHub's
+    # random_port() only checks that a port is free when it is picked; a server
+    # binds it after importing JupyterLab (tens of seconds when 30 learners start
+    # at once), so two servers could be given one port and the hub would send one
+    # learner to another learner's server. Found by `hubtrain rehearse`.
+    _ports_given: ClassVar[set[int]] = set()
+    _picked_port = 0
+
+    def _pick_port(self) -> int:
+        """A free port no other server of this hub has been given."""
+        while True:
+            port = random_port()
+            if port not in PracticeSpawner._ports_given:
+                PracticeSpawner._ports_given.add(port)
+                return port
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        PracticeSpawner._ports_given.discard(self._picked_port)
+
     async def start(self) -> Any:
+        if self.port == 0 or self.port == self._picked_port:
+            PracticeSpawner._ports_given.discard(self._picked_port)
+            self.port = self._picked_port = self._pick_port()
         self.load_user_options()
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)

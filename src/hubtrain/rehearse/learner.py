@@ -62,6 +62,8 @@ class LearnerResult:
     first_check: float | None = None  # notebook opened -> first check answered
     checks: float | None = None  # notebook opened -> every check answered
     stop: float | None = None  # stop requested -> server gone
+    image: str = ""  # what the server says it got: JUPYTER_IMAGE_SPEC
+    mem_limit: str = ""  # and MEM_LIMIT (bytes), to check the profile took effect
     checks_passed: int = 0
     checks_total: int = 0
     retries_429: int = 0
@@ -225,6 +227,14 @@ def _pull(walks: Walks, user: requests.Session, server: str, clock: _Clock) -> N
     raise StepFailed("pull error", "nbgitpuller's stream ended without finishing")
 
 
+# Run first in the learner's kernel: what the profile gave this server.
+_PROBE = (
+    "import json as _j, os as _o; print(_j.dumps({"
+    "'image': _o.environ.get('JUPYTER_IMAGE_SPEC', ''), 'mem': _o.environ.get('MEM_LIMIT', '')"
+    "})); del _j, _o"
+)
+
+
 def _checks(
     walks: Walks, user: requests.Session, server: str, clock: _Clock, result: LearnerResult
 ) -> None:
@@ -256,6 +266,8 @@ def _checks(
         socket = KernelSocket(
             ws_url, {"Authorization": user.headers["Authorization"]}, clock.left("the kernel")
         )
+        got = json.loads(socket.run(_PROBE).text or "{}")
+        result.image, result.mem_limit = got.get("image", ""), got.get("mem", "")
         for grade_id, code, is_check in cells:
             socket.timeout = clock.left(f"cell {grade_id or '(no id)'}")
             run = socket.run(code)

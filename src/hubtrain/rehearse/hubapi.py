@@ -129,20 +129,29 @@ class HubAPI:
                 raise HubAPIError(f"the hub has no group {group!r} (create it first)") from None
             raise
 
-    def delete_user(self, name: str, wait: float = 120.0) -> None:
-        """Stop the user's servers, then delete the user (the hub needs them stopped)."""
+    def delete_user(self, name: str, wait: float = 300.0) -> None:
+        """Stop the user's server, then delete the user.
+
+        The hub cannot delete a user while a server is starting or stopping
+        (JupyterHub answers 500 or 400), so this waits for a pending spawn to
+        end, stops a running server, and only then deletes.
+        """
         path = f"users/{quote(name, safe='')}"
         deadline = time.monotonic() + wait
         while True:
-            try:
+            model = self.request("GET", path, ok=(200, 404)) or {}
+            if model.get("name") != name:
+                return  # already gone
+            servers = model.get("servers") or {}
+            pending = model.get("pending") or any(s.get("pending") for s in servers.values())
+            if not pending and not servers:
                 self.request("DELETE", path, ok=(204, 404))
                 return
-            except HubAPIError as exc:
-                # 400: a server is still stopping ("is still running"/"pending").
-                if "HTTP 400" not in str(exc) or time.monotonic() > deadline:
-                    raise
+            if time.monotonic() > deadline:
+                raise HubAPIError(f"{name}'s server did not stop within {wait:.0f} s")
+            if not pending:
                 self.request("DELETE", f"{path}/server", ok=(202, 204, 400, 404))
-                time.sleep(1)
+            time.sleep(1)
 
     def user_token(self, name: str, scopes: list[str], note: str) -> str:
         reply = self.request(

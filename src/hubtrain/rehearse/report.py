@@ -316,7 +316,7 @@ def write_html(
 <p>Read "p50" as "half the learners waited at most this long", "p95" as "all but 1 in 20
 waited at most this long", and "p99" as "all but 1 in 100". On the day, the p95 is what the
 slowest learners in a full room will experience.</p>
-<table><thead><tr><th scope="col">Step</th><th scope="col">Learners timed</th>
+<table id="step-stats"><thead><tr><th scope="col">Step</th><th scope="col">Learners timed</th>
 <th scope="col">p50</th><th scope="col">p95</th><th scope="col">p99</th>
 <th scope="col">Slowest learners</th></tr></thead>
 <tbody>{stat_rows}</tbody></table>

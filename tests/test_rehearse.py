@@ -212,3 +212,48 @@ def test_unknown_profile_is_one_line(tmp_path: Path) -> None:
     args = ["--users", "1", "--profile", "huge"]
     line = _one_line(rehearse(args, _env("x", tmp_path)))
     assert "no profile 'huge' in hubs/practice.yml (profiles: small, medium)" in line
+
+
+def test_event_file_sets_the_mix_and_flags_win(practice_hub: HubConfig, tmp_path: Path) -> None:
+    """An event file's profile shares become the learners' user_options, checked
+    against the hub file; a flag overrides the file."""
+    from hubtrain.rehearse.plan import make_plan
+
+    event = tmp_path / "event.yml"
+    event.write_text(
+        "users: 4\narrival: poisson\nrate: 0.5\nprofiles:\n"
+        "  - {profile: small, share: 3}\n"
+        f"  - {{profile: medium, options: {{image: '{UNLISTED}'}}}}\n"
+        "limits: {p95: 90}\n"
+    )
+    plan = make_plan(practice_hub, {"users": 8}, event)
+    assert (plan.users, plan.arrival, plan.rate, plan.limits.p95) == (8, "poisson", 0.5, 90)
+    assert [plan.user_options(i) for i in range(4)] == [
+        {"profile": "small"},
+        {"profile": "small"},
+        {"profile": "small"},
+        {"profile": "medium", "image--unlisted-choice": UNLISTED},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("users: 3\nprofile: small\n", "profile is not a known key"),
+        ("users: 3\nprofiles: [{profile: medium, options: {image: 'no tag'}}]\n", "with a tag"),
+        ("users: 3\nprofiles: [{profile: small, options: {image: r}}]\n", "has no option 'image'"),
+        ("users: 0\n", "users expected a number of at least 1"),
+    ],
+)
+def test_a_bad_event_file_is_one_line(
+    practice_hub: HubConfig, tmp_path: Path, text: str, expected: str
+) -> None:
+    """(The command prints a PlanError as one line, like the unknown profile above.)"""
+    from hubtrain.rehearse.plan import PlanError, make_plan
+
+    event = tmp_path / "event.yml"
+    event.write_text(text)
+    with pytest.raises(PlanError) as error:
+        make_plan(practice_hub, {}, event)
+    line = str(error.value)
+    assert "\n" not in line and expected in line and str(event) in line, line

@@ -17,8 +17,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import yaml
 
 from hubtrain.config import load_hub
@@ -30,14 +33,57 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def rehearse(hub_file: Path, token: str, users: int, out: Path) -> list[dict[str, str]]:
-    """Run one burst rehearsal; return its CSV rows (every learner)."""
+class CPUMeter(threading.Thread):
+    """CPU seconds used by the hub's process tree (hub, proxy, learners' servers and
+    kernels) and by the whole machine, while a rehearsal runs: on a shared machine
+    this says how much of the 2 cores the room actually had."""
+
+    def __init__(self, root_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(root_pid)
+        self.used: dict[int, float] = {}
+        self.done = threading.Event()
+        self.machine_start = psutil.cpu_times()
+        self.started = time.monotonic()
+
+    def _sample(self) -> None:
+        for process in [self.root, *self.root.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+                self.used[process.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+
+    def run(self) -> None:
+        before = dict(self.used)
+        while not self.done.wait(0.25):
+            self._sample()
+        self._sample()
+        self.hub_cpu = sum(self.used.values()) - sum(before.values())
+
+    def stop(self) -> tuple[float, float, float]:
+        """(seconds of wall time, CPU-s of the hub tree, CPU-s of the whole machine)."""
+        self.done.set()
+        self.join()
+        end = psutil.cpu_times()
+        busy = sum(getattr(end, f) - getattr(self.machine_start, f) for f in ("user", "system"))
+        return time.monotonic() - self.started, self.hub_cpu, busy
+
+
+def rehearse(
+    hub_file: Path, token: str, users: int, out: Path, hub_pid: int
+) -> tuple[list[dict[str, str]], tuple[float, float, float]]:
+    """Run one burst rehearsal; return its CSV rows (every learner) and CPU use."""
     env = dict(os.environ, HUBTRAIN_HUB_TOKEN=token)
     command = [str(BIN / "hubtrain"), "rehearse", "--hub", str(hub_file), "--users", str(users)]
     command += ["--yes", "--out", str(out)]
+    meter = CPUMeter(hub_pid)
+    meter._sample()
+    meter.start()
     subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=False)
+    cpu = meter.stop()
     with (out / "learners.csv").open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        return list(csv.DictReader(handle)), cpu
 
 
 def main() -> None:
@@ -59,16 +105,19 @@ def main() -> None:
             hub_file = tmp / "hub.yml"
             hub_file.write_text(yaml.safe_dump(data, sort_keys=False))
             token = practice.rehearsal_token_path.read_text().strip()
+            assert practice._process is not None
             for users in args.sizes:
-                rows = rehearse(hub_file, token, users, tmp / f"out-{users}")
-                results.append((users, rows))
+                out = tmp / f"out-{users}"
+                results.append(
+                    (users, *rehearse(hub_file, token, users, out, practice._process.pid))
+                )
     print("Practice hub, learners arriving in a burst: request to ready, seconds")
     print(
         f"{'learners':>9}{'p50':>8}{'p95':>8}{'p95 ratio':>11}{'ok':>5}{'failed':>8}"
         "  pull p95  first check p95"
     )
     base = None
-    for users, rows in results:
+    for users, rows, _ in results:
         ready = [float(r["ready"]) for r in rows if r["ready"]]
         pull = [float(r["pull"]) for r in rows if r["pull"]]
         check = [float(r["first_check"]) for r in rows if r["first_check"]]
@@ -83,7 +132,17 @@ def main() -> None:
         for row in rows:
             if row["outcome"] != "ok":
                 print(f"    {row['name']}: {row['outcome']}: {row['message']}")
-    print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end)")
+    cores = os.cpu_count() or 1
+    print(f"\nCPU while each rehearsal ran ({cores} cores; the machine may be shared):")
+    print(
+        f"{'learners':>9}{'wall s':>8}{'hub+servers CPU-s':>19}{'per learner':>13}"
+        f"{'others CPU-s':>14}"
+    )
+    for users, _, (wall, hub_cpu, busy) in results:
+        print(
+            f"{users:>9}{wall:8.1f}{hub_cpu:19.1f}{hub_cpu / users:13.2f}"
+            f"{max(busy - hub_cpu, 0):14.1f}  (of {wall * cores:.0f} CPU-s available)"
+        )
 
 
 if __name__ == "__main__":

@@ -257,3 +257,16 @@ def test_a_bad_event_file_is_one_line(
         make_plan(practice_hub, {}, event)
     line = str(error.value)
     assert "\n" not in line and expected in line and str(event) in line, line
+
+
+def test_learners_spread_over_locust_workers(hub: Hub, tmp_path: Path) -> None:
+    """Locust's master/worker mode: two worker processes walk one learner each."""
+    args = ["--hub", str(hub.file), "--users", "2", "--workers", "2", "--out", str(tmp_path)]
+    args += ["--master-port", str(free_port())]
+    result = rehearse(args, _env(hub.token, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = list(csv.DictReader((tmp_path / "learners.csv").open(encoding="utf-8")))
+    assert [r["outcome"] for r in rows] == ["ok", "ok"]
+    walkers = {r["walked_by"] for r in rows}
+    assert len(walkers) == 2, walkers
+    assert hub.rehearsal_users() == []

@@ -11,6 +11,7 @@ a local process cannot be limited the way a container is, and the image is a nam
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import importlib.util
 import os
@@ -26,6 +27,8 @@ from traitlets import Dict, List, Unicode, default
 from hubtrain.config import slugify
 
 __all__ = ["PracticeSpawner", "kubespawner_templates"]
+
+START_ATTEMPTS = 3
 
 
 def kubespawner_templates() -> Path:
@@ -294,9 +297,6 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         PracticeSpawner._ports_given.discard(self._picked_port)
 
     async def start(self) -> Any:
-        if self.port == 0 or self.port == self._picked_port:
-            PracticeSpawner._ports_given.discard(self._picked_port)
-            self.port = self._picked_port = self._pick_port()
         self.load_user_options()
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)
@@ -306,4 +306,42 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
             # Never replace something the learner made with the same name.
             if not link.exists() and not link.is_symlink():
                 link.symlink_to(target, target_is_directory=True)
-        return await super().start()
+        # A port is free when picked, but the server binds it only after starting
+        # up; meanwhile any process (a kernel's ZeroMQ sockets, another program)
+        # may take it, and the server exits. Then start again on another port.
+        for _ in range(START_ATTEMPTS):
+            if self.port == 0 or self.port == self._picked_port:
+                PracticeSpawner._ports_given.discard(self._picked_port)
+                self.port = self._picked_port = self._pick_port()
+            address = await super().start()
+            if await self._wait_serving(*address):
+                break
+            self.log.warning("Server %s lost port %s before binding it", self._log_name, self.port)
+        return address
+
+    async def _wait_serving(self, ip: str, port: int) -> bool:
+        """True once this server answers HTTP on its port; False if it exited first.
+
+        JupyterHub checks a new server with exponential backoff (waits of up to
+        5 s), so a server that is ready just after a check waits for the next
+        one; asking every 0.2 s here means the hub's first check finds it ready.
+        The answer must be HTTP: a kernel's ZeroMQ socket on the same port also
+        accepts connections.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.start_timeout
+        request = f"HEAD {self.server.base_url}api HTTP/1.0\r\n\r\n".encode()
+        while loop.time() < deadline:
+            if await self.poll() is not None:
+                return False
+            try:
+                reader, writer = await asyncio.open_connection(ip or "127.0.0.1", port)
+                writer.write(request)
+                first = await asyncio.wait_for(reader.readline(), 5)
+                writer.close()
+                if first.startswith(b"HTTP/"):
+                    return True
+            except (OSError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+        return True  # the hub's own timeout decides from here

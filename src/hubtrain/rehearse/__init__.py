@@ -53,6 +53,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed for poisson arrivals")
     parser.add_argument("--yes", action="store_true", help="do not ask before creating users")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="spread learners over this many Locust worker processes on this computer",
+    )
+    parser.add_argument(
+        "--expect-workers",
+        type=int,
+        default=0,
+        help="wait for this many workers started elsewhere with --worker (Locust master mode)",
+    )
+    parser.add_argument(
+        "--master-port", type=int, default=5557, help="port the master listens on (5557)"
+    )
+    parser.add_argument(
+        "--worker",
+        metavar="MASTER_HOST[:PORT]",
+        help="walk learners for a master on another machine (same repository and hub file, "
+        "and the token in $HUBTRAIN_HUB_TOKEN there too)",
+    )
+    parser.add_argument(
         "--clean-up",
         action="store_true",
         help="only remove users left by an earlier, interrupted rehearsal",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,7 +27,6 @@ from locust.exception import StopUser
 from hubtrain.rehearse.hubapi import HubAPI, HubAPIError, same_origin
 from hubtrain.rehearse.kernel import KernelDied, KernelSocket
 from hubtrain.rehearse.module import ModuleWalk
-from hubtrain.rehearse.plan import Plan
 
 __all__ = ["FAILURE_KINDS", "Learner", "LearnerResult", "Walks"]
 
@@ -69,6 +70,7 @@ class LearnerResult:
     retries_429: int = 0
     outcome: str = "ok"
     message: str = ""
+    walked_by: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     events: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -78,12 +80,13 @@ class LearnerResult:
 
 
 class Walks:
-    """What every learner of one rehearsal shares: the hub, the plan, the names."""
+    """What the learners of one process share: the hub, the module, and for each
+    learner its name, arrival time (seconds after `started`) and user_options."""
 
     def __init__(
         self,
         api: HubAPI,
-        plan: Plan,
+        options: list[dict[str, str]],
         walk: ModuleWalk,
         names: list[str],
         arrivals: list[float],
@@ -91,7 +94,7 @@ class Walks:
         on_done: Callable[[LearnerResult], None],
     ) -> None:
         self.api = api
-        self.plan = plan
+        self.options = options
         self.walk = walk
         self.names = names
         self.arrivals = arrivals
@@ -261,16 +264,16 @@ def _checks(
         raise StepFailed("kernel died", f"no kernel: HTTP {reply.status_code} {reply.text[:200]}")
     session = reply.json()
     ws_url = server.replace("http", "ws", 1) + f"api/kernels/{session['kernel']['id']}/channels"
-    socket = None
+    kernel = None
     try:
-        socket = KernelSocket(
+        kernel = KernelSocket(
             ws_url, {"Authorization": user.headers["Authorization"]}, clock.left("the kernel")
         )
-        got = json.loads(socket.run(_PROBE).text or "{}")
+        got = json.loads(kernel.run(_PROBE).text or "{}")
         result.image, result.mem_limit = got.get("image", ""), got.get("mem", "")
         for grade_id, code, is_check in cells:
-            socket.timeout = clock.left(f"cell {grade_id or '(no id)'}")
-            run = socket.run(code)
+            kernel.timeout = clock.left(f"cell {grade_id or '(no id)'}")
+            run = kernel.run(code)
             if is_check:
                 if result.first_check is None:
                     result.first_check = time.monotonic() - opened
@@ -287,8 +290,8 @@ def _checks(
     except TimeoutError as exc:
         raise StepFailed("timeout", str(exc)) from None
     finally:
-        if socket is not None:
-            socket.close()
+        if kernel is not None:
+            kernel.close()
         user.delete(f"{server}api/sessions/{session['id']}", timeout=30)
 
 
@@ -303,7 +306,7 @@ def _stop(walks: Walks, name: str, clock: _Clock) -> None:
 def walk_one(walks: Walks, index: int, fire: Callable[..., None]) -> LearnerResult:
     """Walk learner `index` through the course; never raises, the result says how it went."""
     name = walks.names[index]
-    options = walks.plan.user_options(index)
+    options = walks.options[index]
     label = ",".join(
         [options["profile"], *(f"{k}={v}" for k, v in options.items() if k != "profile")]
     )

@@ -29,7 +29,8 @@ STEP_NAMES = {
 COLORS = {"ready": "#1f5fa8", "pull": "#b85c00", "first_check": "#2b7a3d", "stop": "#6b6b6b"}
 CSV_FIELDS = [
     "name", "profile", "outcome", "arrived", "ready", "pull", "first_check", "checks",
-    "stop", "image", "mem_limit", "checks_passed", "checks_total", "retries_429", "message",
+    "stop", "image", "mem_limit", "checks_passed", "checks_total", "retries_429",
+    "walked_by", "message",
 ]  # fmt: skip
 
 

@@ -11,10 +11,12 @@ are ever created or deleted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -76,8 +78,28 @@ def _confirm(plan: Plan, url: str, yes: bool) -> None:
         raise UsageError("nothing done")
 
 
-def _walk_all(api: HubAPI, plan: Plan, walks_args: dict, interrupted: Event) -> list[LearnerResult]:
-    """Start Locust with one user per learner; wait until every walk has ended."""
+RESULT_MESSAGE = "hubtrain-result"
+WALKS_MESSAGE = "hubtrain-walks"
+WORKERS_TIMEOUT = 120.0
+
+
+def _start_local_workers(args: argparse.Namespace, count: int) -> list[subprocess.Popen]:
+    """Worker processes on this computer, each on its own core if there are enough."""
+    command = [sys.executable, "-m", "hubtrain.rehearse", "--hub", args.hub, "--root", args.root]
+    command += ["--worker", f"127.0.0.1:{args.master_port}"]
+    return [subprocess.Popen(command, stdin=subprocess.DEVNULL) for _ in range(count)]
+
+
+def _walk_all(
+    api: HubAPI, plan: Plan, walks_args: dict, interrupted: Event, args: argparse.Namespace
+) -> list[LearnerResult]:
+    """Start Locust with one user per learner; wait until every walk has ended.
+
+    With workers (Locust's master/worker mode), this process is the master: it
+    sends each worker its share of the learners (names, arrivals, options; never
+    the token, which each worker reads from its own environment) and collects
+    their results; Locust spreads the users over the workers.
+    """
     results: list[LearnerResult] = []
     done = Event()
 
@@ -89,29 +111,113 @@ def _walk_all(api: HubAPI, plan: Plan, walks_args: dict, interrupted: Event) -> 
         if len(results) == plan.users:
             done.set()
 
-    Learner.walks = Walks(api=api, plan=plan, on_done=on_done, **walks_args)
+    names = walks_args["names"]
+    options = [plan.user_options(i) for i in range(plan.users)]
     env = Environment(user_classes=[Learner])
-    runner = env.create_local_runner()
-    rate = plan.rate if plan.arrival == "ramp" else plan.users
-    runner.start(plan.users, spawn_rate=rate)
+    workers = args.workers or args.expect_workers
+    local: list[subprocess.Popen] = []
+    if workers:
+        host = "127.0.0.1" if args.workers else "*"
+        runner = env.create_master_runner(master_bind_host=host, master_bind_port=args.master_port)
+        runner.register_message(
+            RESULT_MESSAGE, lambda environment, msg, **kw: on_done(LearnerResult(**msg.data))
+        )
+        local = _start_local_workers(args, args.workers) if args.workers else []
+    else:
+        runner = env.create_local_runner()
+        Learner.walks = Walks(api=api, options=options, on_done=on_done, **walks_args)
     try:
-        while not done.is_set() and not interrupted.is_set():
-            done.wait(0.5)
-            if (
-                runner.user_count == 0
-                and len(results) < plan.users
-                and Learner.walks.take() is None
-            ):
-                # Every user has left; any missing result was killed by an error.
+        users = plan.users
+        if workers:
+            _share_out(runner, workers, names, options, walks_args, plan.module, interrupted)
+            # Locust shares users out evenly; each worker gets at least its share
+            # of learners, and users without a learner stop at once.
+            users = workers * math.ceil(plan.users / workers)
+        runner.start(users, spawn_rate=plan.rate if plan.arrival == "ramp" else users)
+        while not done.wait(0.5) and not interrupted.is_set():
+            if not workers and runner.user_count == 0 and Learner.walks.take() is None:
+                # Every user has left; any missing result was lost to an error.
                 gevent.sleep(1)
                 if runner.user_count == 0:
                     break
     finally:
         runner.quit()
         Learner.walks = None
+        for process in local:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.terminate()
+                process.wait()
     if interrupted.is_set():
         raise KeyboardInterrupt
     return results
+
+
+def _share_out(
+    runner: object,
+    workers: int,
+    names: list[str],
+    options: list[dict[str, str]],
+    walks_args: dict,
+    module: str,
+    interrupted: Event,
+) -> None:
+    """Wait for the workers, then send each its learners (every `workers`-th one)."""
+    deadline = time.monotonic() + WORKERS_TIMEOUT
+    while runner.worker_count < workers:  # type: ignore[attr-defined]
+        if time.monotonic() > deadline or interrupted.is_set():
+            count = runner.worker_count  # type: ignore[attr-defined]
+            raise UsageError(f"only {count} of {workers} workers connected")
+        gevent.sleep(0.2)
+    for i, client in enumerate(list(runner.clients.all)[:workers]):  # type: ignore[attr-defined]
+        share = {
+            "names": names[i::workers],
+            "arrivals": walks_args["arrivals"][i::workers],
+            "options": options[i::workers],
+            "module": module,
+            "timeout": walks_args["timeout"],
+        }
+        runner.send_message(WALKS_MESSAGE, share, client_id=client.id)  # type: ignore[attr-defined]
+
+
+def work_for_master(args: argparse.Namespace, interrupted: Event) -> int:
+    """`--worker HOST[:PORT]`: walk the learners a master sends, report each result."""
+    hub = load_hub(args.hub)
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise UsageError(f"set {TOKEN_ENV} on this worker too")
+    api = HubAPI(hub.url, token)
+    host, _, port = args.worker.partition(":")
+    env = Environment(user_classes=[Learner])
+    runner = env.create_worker_runner(host, int(port or args.master_port))
+
+    def on_walks(environment: Environment, msg: object, **kw: object) -> None:
+        data = msg.data  # type: ignore[attr-defined]
+        try:
+            walk = find_module(hub, Path(args.root) / "exercises", data["module"])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+        def report(result: LearnerResult) -> None:
+            runner.send_message(RESULT_MESSAGE, result.row())
+
+        Learner.walks = Walks(
+            api=api,
+            walk=walk,
+            names=data["names"],
+            arrivals=data["arrivals"],
+            options=data["options"],
+            timeout=data["timeout"],
+            on_done=report,
+        )
+
+    runner.register_message(WALKS_MESSAGE, on_walks)
+    # The runner's greenlets end when the master says quit.
+    while len(runner.greenlet) and not interrupted.is_set():
+        gevent.sleep(0.5)
+    runner.quit()
+    return 0
 
 
 def _print_summary(rows: list[dict], line: str, csv_path: Path, html_path: Path) -> None:
@@ -185,6 +291,7 @@ def rehearse(args: argparse.Namespace, interrupted: Event) -> int:
             plan,
             {"walk": walk, "names": names, "arrivals": arrivals(plan), "timeout": args.timeout},
             interrupted,
+            args,
         )
     finally:
         # Whatever happened, the learners go; a second Ctrl-C must not stop this.
@@ -232,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, interrupt)
     try:
+        if args.worker:
+            return work_for_master(args, interrupted)
         return rehearse(args, interrupted)
     except (HubFileError, PlanError, HubAPIError, UsageError) as exc:
         print(f"hubtrain: {exc}", file=sys.stderr)

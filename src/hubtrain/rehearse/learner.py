@@ -144,9 +144,8 @@ def _spawn(
         )
         if reply.status_code == 429:
             result.retries_429 += 1
-            wait = float(reply.headers.get("Retry-After") or 10)
-            # A learner who sees "try again in a minute" tries again soon.
-            wait = min(wait, 30.0, max(clock.left("a spawn slot (HTTP 429)") - 1, 0.1))
+            # A learner told "try again in a minute" tries again sooner than that.
+            wait = min(float(reply.headers.get("Retry-After") or 10), 30.0)
             if clock.deadline - time.monotonic() < wait + 1:
                 raise StepFailed("HTTP 429", "the hub kept answering 429 (too many spawns)")
             time.sleep(wait)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,16 @@ def main() -> None:
                 results.append(
                     (users, *rehearse(hub_file, token, users, out, practice._process.pid))
                 )
+            if any(r["outcome"] != "ok" for _, rows, _ in results for r in rows):
+                # Keep the evidence: the hub's log says why a spawn or a pull failed.
+                keep = ROOT / ".hubtrain" / "bench-rehearse"
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(practice.log_path, keep / "jupyterhub.log")
+                for users, _, _ in results:
+                    shutil.copy(
+                        tmp / f"out-{users}" / "learners.csv", keep / f"learners-{users}.csv"
+                    )
+                print(f"Some learners failed; the hub's log and the CSVs are in {keep}")
     print("Practice hub, learners arriving in a burst: request to ready, seconds")
     print(
         f"{'learners':>9}{'p50':>8}{'p95':>8}{'p95 ratio':>11}{'ok':>5}{'failed':>8}"

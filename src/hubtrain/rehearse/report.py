@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubtrain.rehearse.plan import Limits
+from hubtrain.rehearse.plan import PREFIX, Limits
 
 __all__ = ["StepStats", "Verdict", "percentile", "step_stats", "verdict", "write_csv", "write_html"]
 
@@ -145,10 +145,24 @@ def _svg_open(name: str, width: int, height: int, title: str, desc: str) -> list
 
 
 def ready_chart(rows: list[dict[str, Any]], limit: float | None) -> str:
-    """Each learner as a dot: when they asked for a server (x), how long it took (y)."""
+    """Each learner as a dot: how long they waited for a server (y) against when
+    they asked (x); when everyone asked at once (a burst), against the order in
+    which their servers became ready, so the dots spread out into a staircase."""
     width, height, left, bottom, pad = 640, 320, 56, 44, 16
-    points = [(r["arrived"], r["ready"], r["name"]) for r in rows if r.get("ready") is not None]
-    failed = [(r["arrived"], r["name"], r["outcome"]) for r in rows if r.get("ready") is None]
+    arrived = [r["arrived"] for r in rows]
+    burst = max(arrived, default=0) - min(arrived, default=0) < 1.0
+    timed = sorted((r for r in rows if r.get("ready") is not None), key=lambda r: r["ready"])
+    if burst:
+        points = [(i + 1, r["ready"], r["name"]) for i, r in enumerate(timed)]
+        x_label = "learners, in the order their servers were ready"
+    else:
+        points = [(r["arrived"], r["ready"], r["name"]) for r in timed]
+        x_label = "seconds after the start when the learner asked"
+    failed = [
+        (len(points) + 1 if burst else r["arrived"], r["name"], r["outcome"])
+        for r in rows
+        if r.get("ready") is None
+    ]
     xs = _ticks(max([p[0] for p in points] + [f[0] for f in failed] + [1.0]))
     ys = _ticks(max([p[1] for p in points] + [limit or 0, 1.0]))
     plot_w, plot_h = width - left - pad, height - bottom - pad
@@ -175,14 +189,7 @@ def ready_chart(rows: list[dict[str, Any]], limit: float | None) -> str:
         ]
     parts += [_text(x(v), floor + 16, f"{v:g}") for v in xs]
     parts += [_line(left, pad, left, floor, "axis"), _line(left, floor, right_edge, floor, "axis")]
-    parts.append(
-        _text(
-            left + plot_w / 2,
-            height - 6,
-            "seconds after the start when the learner asked",
-            cls="label",
-        )
-    )
+    parts.append(_text(left + plot_w / 2, height - 6, x_label, cls="label"))
     parts.append(
         f'<text class="label" transform="translate(14 {pad + plot_h / 2}) rotate(-90)" '
         'text-anchor="middle">seconds until ready</text>'
@@ -229,7 +236,8 @@ def steps_chart(rows: list[dict[str, Any]], most: int = 60) -> str:
     parts.append(_text(left + plot_w / 2, height - 6, "seconds", cls="label"))
     for i, row in enumerate(shown):
         top = pad + i * (bar + gap)
-        parts.append(_text(left - 6, top + bar - 3, html.escape(row["name"][-24:]), "end"))
+        label = row["name"].removeprefix(PREFIX)
+        parts.append(_text(left - 6, top + bar - 3, html.escape(label[-24:]), "end"))
         start = 0.0
         for step, title in STEP_NAMES.items():
             took = row.get(step)
@@ -322,7 +330,8 @@ slowest learners in a full room will experience.</p>
 <th scope="col">Slowest learners</th></tr></thead>
 <tbody>{stat_rows}</tbody></table>
 <h2>Server start over the rehearsal</h2>
-<p>Dots climbing from left to right mean the hub fell behind as more learners arrived.</p>
+<p>Each dot is a learner; higher means a longer wait. When learners arrived over time, dots
+climbing from left to right mean the hub fell behind as more of them arrived.</p>
 {ready_chart(rows, limits.p95)}
 <h2>Where the time went</h2>
 <p class="key">{key}</p>

@@ -119,6 +119,10 @@ def make_parser() -> argparse.ArgumentParser:
     from hubtrain.init import add_commands as add_init
 
     add_init(sub)
+    # --- rehearsals: simulated learners on a real hub (issue 16) ---
+    from hubtrain.rehearse import add_commands as add_rehearse
+
+    add_rehearse(sub)
 
     return parser
 

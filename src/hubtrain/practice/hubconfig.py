@@ -15,11 +15,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PASSWORD_ENV", "Settings", "configure", "write_config"]
+__all__ = ["PASSWORD_ENV", "REHEARSAL_TOKEN_ENV", "Settings", "configure", "write_config"]
 
 # The hub process reads the password from this variable and removes it from its
 # environment at once, so no child process (proxy, services, servers) inherits it.
 PASSWORD_ENV = "HUBTRAIN_HUB_PASSWORD"
+# Likewise the API token of the "rehearsal" service (`hubtrain rehearse`).
+REHEARSAL_TOKEN_ENV = "HUBTRAIN_REHEARSAL_SERVICE_TOKEN"
+# What `hubtrain rehearse` needs: make and delete users, start and stop their
+# servers, give each a token for its own server, and put them in groups.
+REHEARSAL_SCOPES = ["admin:users", "admin:servers", "tokens", "groups"]
 
 
 @dataclass(frozen=True)
@@ -189,4 +194,12 @@ def configure(c: Any, config_file: str) -> None:
                 "services": ["idle-culler"],
             }
         )
+    rehearsal_token = os.environ.pop(REHEARSAL_TOKEN_ENV, None)
+    if rehearsal_token:
+        # An API-only service (no URL, no command), as on Zero to JupyterHub:
+        # hub.services.<name>.apiToken plus a role in hub.loadRoles.
+        c.JupyterHub.services.append(
+            {"name": "rehearsal", "api_token": rehearsal_token, "display": False}
+        )
+        roles.append({"name": "rehearsal", "scopes": REHEARSAL_SCOPES, "services": ["rehearsal"]})
     c.JupyterHub.load_roles = roles

@@ -31,7 +31,12 @@ from hubtrain.buckets import LocalS3
 from hubtrain.config import HubConfig
 from hubtrain.gcsbuckets import LocalGCS, bucket_env, local_buckets
 from hubtrain.localenv import free_port, with_venv_on_path
-from hubtrain.practice.hubconfig import PASSWORD_ENV, Settings, write_config
+from hubtrain.practice.hubconfig import (
+    PASSWORD_ENV,
+    REHEARSAL_TOKEN_ENV,
+    Settings,
+    write_config,
+)
 from hubtrain.practice.storage import load_objects, save_objects
 
 __all__ = [
@@ -158,6 +163,9 @@ class PracticeHub:
         self.claim_usernames = public if claim_usernames is None else claim_usernames
         self.log_path = self.state / "jupyterhub.log"
         self.buckets: LocalS3 | LocalGCS | None = None
+        # The "rehearsal" service's API token, for `hubtrain rehearse`
+        # (HUBTRAIN_HUB_TOKEN="$(cat <this file>)"); only its owner may read it.
+        self.rehearsal_token_path = self.state / "rehearsal-token"
         self._process: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
         self._buckets_loaded = False
@@ -329,6 +337,7 @@ class PracticeHub:
         env = with_venv_on_path(dict(os.environ))
         env.pop("HUBTRAIN_PASSWORD", None)
         env[PASSWORD_ENV] = self.password
+        env[REHEARSAL_TOKEN_ENV] = self._rehearsal_token()
         bin_dir = str(Path(sys.executable).parent)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         # Its own session: Ctrl-C reaches only us, and we stop the hub in order.
@@ -341,6 +350,17 @@ class PracticeHub:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def _rehearsal_token(self) -> str:
+        """The rehearsal service's token: kept across restarts, made on first start."""
+        path = self.rehearsal_token_path
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        token = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+        return token
 
     def _wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -471,6 +491,10 @@ def _serve(args: argparse.Namespace) -> int:
             )
         who = "any username not yet taken" if practice.claim_usernames else "any username"
         print(f"Password: {practice.password}  ({who})", flush=True)
+        print(
+            f"Rehearsal token (for hubtrain rehearse): in {practice.rehearsal_token_path}",
+            flush=True,
+        )
         print(f"Log: {practice.log_path}. Press Ctrl-C to stop.", flush=True)
         while practice.running:
             time.sleep(0.5)

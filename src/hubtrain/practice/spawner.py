@@ -15,15 +15,17 @@ solutions, the hub's state, other learners' homes).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import Environment, FileSystemLoader
 from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.utils import random_port
 from traitlets import Bool, Dict, List, Unicode, default
 
 from hubtrain.config import slugify
@@ -36,6 +38,8 @@ __all__ = ["SYSTEM_FILES", "PracticeSpawner", "kubespawner_templates"]
 # R's settings and file types. Never the whole of /etc: servers run as root here,
 # and /etc/shadow would be readable.
 SYSTEM_FILES = ("resolv.conf", "alternatives", "R", "mime.types", "timezone", "gitconfig")
+
+START_ATTEMPTS = 3
 
 
 def kubespawner_templates() -> Path:
@@ -321,6 +325,26 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         readable += [Path("/etc") / n for n in SYSTEM_FILES if (Path("/etc") / n).exists()]
         return sandbox.command(home, network=True, binds=tuple(writable), ro_binds=tuple(readable))
 
+    # Ports given to this hub's servers that have not stopped. JupyterHub's
+    # random_port() only checks that a port is free when it is picked; a server
+    # binds it after importing JupyterLab (tens of seconds when 30 learners start
+    # at once), so two servers could be given one port and the hub would send one
+    # learner to another learner's server. Found by `hubtrain rehearse`.
+    _ports_given: ClassVar[set[int]] = set()
+    _picked_port = 0
+
+    def _pick_port(self) -> int:
+        """A free port no other server of this hub has been given."""
+        while True:
+            port = random_port()
+            if port not in PracticeSpawner._ports_given:
+                PracticeSpawner._ports_given.add(port)
+                return port
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        PracticeSpawner._ports_given.discard(self._picked_port)
+
     async def start(self) -> Any:
         self.load_user_options()
         home = Path(self.home_dir)
@@ -336,4 +360,42 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         if not hasattr(self, "_server_cmd"):
             self._server_cmd = list(self.cmd)
         self.cmd = [*self.confinement(home), *self._server_cmd]
-        return await super().start()
+        # A port is free when picked, but the server binds it only after starting
+        # up; meanwhile any process (a kernel's ZeroMQ sockets, another program)
+        # may take it, and the server exits. Then start again on another port.
+        for _ in range(START_ATTEMPTS):
+            if self.port == 0 or self.port == self._picked_port:
+                PracticeSpawner._ports_given.discard(self._picked_port)
+                self.port = self._picked_port = self._pick_port()
+            address = await super().start()
+            if await self._wait_serving(*address):
+                break
+            self.log.warning("Server %s lost port %s before binding it", self._log_name, self.port)
+        return address
+
+    async def _wait_serving(self, ip: str, port: int) -> bool:
+        """True once this server answers HTTP on its port; False if it exited first.
+
+        JupyterHub checks a new server with exponential backoff (waits of up to
+        5 s), so a server that is ready just after a check waits for the next
+        one; asking every 0.2 s here means the hub's first check finds it ready.
+        The answer must be HTTP: a kernel's ZeroMQ socket on the same port also
+        accepts connections.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.start_timeout
+        request = f"HEAD {self.server.base_url}api HTTP/1.0\r\n\r\n".encode()
+        while loop.time() < deadline:
+            if await self.poll() is not None:
+                return False
+            try:
+                reader, writer = await asyncio.open_connection(ip or "127.0.0.1", port)
+                writer.write(request)
+                first = await asyncio.wait_for(reader.readline(), 5)
+                writer.close()
+                if first.startswith(b"HTTP/"):
+                    return True
+            except (OSError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+        return True  # the hub's own timeout decides from here

@@ -1,0 +1,115 @@
+"""Run code on a learner's kernel the way JupyterLab does: a session, then messages
+over the kernel's websocket (`/api/kernels/<id>/channels`).
+
+Only the standard library and `websocket-client` (which jupyter_server already
+depends on) are used, so under Locust's gevent each learner's socket waits
+without blocking the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import websocket
+
+__all__ = ["CellRun", "KernelDied", "KernelSocket"]
+
+
+class KernelDied(RuntimeError):
+    """The kernel went away (died, restarted, or its socket closed) while running code."""
+
+
+@dataclass
+class CellRun:
+    """What one cell printed, and whether it ended in an error."""
+
+    text: str = ""
+    error: str = ""
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class KernelSocket:
+    """One open websocket to one kernel; `run(code)` executes and collects output."""
+
+    def __init__(self, ws_url: str, headers: dict[str, str], timeout: float) -> None:
+        self.session = uuid.uuid4().hex
+        self.timeout = timeout
+        url = f"{ws_url}?session_id={self.session}"
+        self.ws = websocket.create_connection(
+            url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout
+        )
+
+    def _message(self, code: str) -> dict[str, Any]:
+        return {
+            "header": {
+                "msg_id": uuid.uuid4().hex,
+                "username": "hubtrain-rehearsal",
+                "session": self.session,
+                "date": datetime.now(UTC).isoformat(),
+                "msg_type": "execute_request",
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "content": {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            "channel": "shell",
+            "buffers": [],
+        }
+
+    def run(self, code: str) -> CellRun:
+        """Execute `code`; return once the kernel is idle again after it."""
+        message = self._message(code)
+        msg_id = message["header"]["msg_id"]
+        try:
+            self.ws.send(json.dumps(message))
+        except (OSError, websocket.WebSocketException) as exc:
+            raise KernelDied(f"the kernel's socket closed: {exc}") from None
+        result = CellRun()
+        replied = idle = False
+        deadline = time.monotonic() + self.timeout
+        while not (replied and idle):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"a cell ran longer than {self.timeout:.0f} s")
+            try:
+                raw = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                raise TimeoutError(f"the kernel said nothing for {self.timeout:.0f} s") from None
+            except (OSError, websocket.WebSocketException) as exc:
+                raise KernelDied(f"the kernel's socket closed: {exc}") from None
+            if not raw:
+                raise KernelDied("the kernel's socket closed")
+            reply = json.loads(raw)
+            kind = reply.get("msg_type") or reply["header"]["msg_type"]
+            content = reply.get("content", {})
+            if kind == "status" and content.get("execution_state") in ("dead", "restarting"):
+                raise KernelDied(f"the kernel is {content['execution_state']}")
+            if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if kind == "execute_reply":
+                replied = True
+            elif kind == "status" and content.get("execution_state") == "idle":
+                idle = True
+            elif kind == "stream":
+                result.text += content.get("text", "")
+            elif kind in ("display_data", "execute_result"):
+                result.text += content.get("data", {}).get("text/plain", "") + "\n"
+            elif kind == "error":
+                result.error = f"{content.get('ename')}: {content.get('evalue')}"
+        return result
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, websocket.WebSocketException):
+            self.ws.close()

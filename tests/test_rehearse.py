@@ -1,0 +1,272 @@
+"""`hubtrain rehearse` against a real practice hub: five learners walk module 1
+with a profile mix (an unlisted choice included), everything they made is
+removed (checked through the hub's API), a killed rehearsal's users are found
+and removed, bad input is one line, and the report draws its charts in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from hubtrain.config import HubConfig
+from hubtrain.localenv import free_port
+from hubtrain.practice import PracticeHub
+from hubtrain.rehearse.plan import PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+HUBTRAIN = Path(sys.executable).with_name("hubtrain")
+UNLISTED = "quay.io/jupyter/base-notebook:x1"
+pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("rehearse")]
+
+
+class Hub:
+    """A running practice hub, its hub file (with the real port) and the token."""
+
+    def __init__(self, practice: PracticeHub, hub_file: Path) -> None:
+        self.practice = practice
+        self.file = hub_file
+        self.url = practice.url
+        self.token = practice.rehearsal_token_path.read_text().strip()
+
+    def api(self, path: str) -> requests.Response:
+        return requests.get(
+            f"{self.url}/hub/api/{path}",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=30,
+        )
+
+    def rehearsal_users(self) -> list[dict]:
+        reply = self.api(f"users?name_filter={PREFIX}")
+        reply.raise_for_status()
+        return [u for u in reply.json() if u["name"].startswith(PREFIX)]
+
+
+def _env(token: str, tmp: Path) -> dict[str, str]:
+    env = {**os.environ, "HUBTRAIN_HUB_TOKEN": token}
+    env["JUPYTER_CONFIG_DIR"] = str(tmp / "jupyter-config")
+    return env
+
+
+def rehearse(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(HUBTRAIN), "rehearse", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=kw.pop("timeout", 600),
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig) -> Iterator[Hub]:
+    base = tmp_path_factory.mktemp("rehearse-hub")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_CONFIG_DIR", str(base / "jupyter-config"))
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(base / "jupyter-runtime"))
+        practice = PracticeHub(practice_hub, base / "state", root=ROOT, port=free_port())
+        with practice:
+            # The hub file as the TA would have it: naming the hub's real address.
+            data = yaml.safe_load((ROOT / "hubs" / "practice.yml").read_text())
+            data["url"] = practice.hub.url
+            data["content"]["repo"] = practice.hub.content.repo
+            hub_file = base / "hub.yml"
+            hub_file.write_text(yaml.safe_dump(data, sort_keys=False))
+            yield Hub(practice, hub_file)
+
+
+@pytest.fixture(scope="module")
+def five(
+    hub: Hub, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """One rehearsal of five learners, shared by the tests that read its results."""
+    out = tmp_path_factory.mktemp("rehearsal")
+    args = ["--hub", str(hub.file), "--users", "5", "--out", str(out), "--p95", "300"]
+    args += ["--profile", "small", "--profile", "medium,image=r"]
+    args += ["--profile", f"medium,image={UNLISTED}"]
+    return rehearse(args, _env(hub.token, out)), out
+
+
+def test_five_learners_walk_module_one_and_leave_nothing(
+    hub: Hub, five: tuple[subprocess.CompletedProcess, Path]
+) -> None:
+    result, out = five
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("PASS: 5/5 learners finished")
+    rows = list(csv.DictReader((out / "learners.csv").open(encoding="utf-8")))
+    assert len(rows) == 5
+    for row in rows:
+        assert row["outcome"] == "ok", row
+        assert int(row["checks_total"]) >= 3 and row["checks_passed"] == row["checks_total"]
+        for step in ("ready", "pull", "first_check", "stop"):
+            assert float(row[step]) > 0, (step, row)
+    # What each server got, as its kernel saw it: the profile mix, taken in turn,
+    # with the typed "Other" image reaching the server as KubeSpawner would set it.
+    got = sorted((r["profile"], r["image"], r["mem_limit"]) for r in rows)
+    assert got == sorted(
+        [
+            ("small", "quay.io/jupyter/scipy-notebook:2025-11-10", str(1024**3)),
+            ("small", "quay.io/jupyter/scipy-notebook:2025-11-10", str(1024**3)),
+            ("medium,image=r", "quay.io/jupyter/r-notebook:2025-11-10", str(4 * 1024**3)),
+            ("medium,image=r", "quay.io/jupyter/r-notebook:2025-11-10", str(4 * 1024**3)),
+            (f"medium,image--unlisted-choice={UNLISTED}", UNLISTED, str(4 * 1024**3)),
+        ]
+    )
+    # Clean-up, seen by the hub: no rehearsal user is left, and no server runs.
+    assert hub.rehearsal_users() == []
+    assert all(not u.get("servers") for u in hub.api("users").json())
+
+
+def test_report_draws_its_charts_in_chromium(
+    five: tuple[subprocess.CompletedProcess, Path],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from hubtrain.practice.browser import launch
+
+    _, out = five
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page()
+            page.goto((out / "report.html").as_uri())
+            assert page.locator(".verdict").inner_text().startswith("PASS")
+            dots = page.locator("#ready-chart circle.dot")
+            bars = page.locator("#steps-chart rect.bar")
+            assert dots.count() == 5
+            assert bars.count() == 15  # ready, pull, first check for each learner
+            for shapes in (dots, bars):
+                for i in range(shapes.count()):
+                    box = shapes.nth(i).bounding_box()
+                    assert box is not None and box["width"] > 0 and box["height"] > 0
+            # The dot of the slowest learner is the highest one (smallest y).
+            highest = min(range(5), key=lambda i: dots.nth(i).bounding_box()["y"])
+            slowest = page.locator("#step-stats tbody tr").first.locator("td").nth(4).inner_text()
+            assert dots.nth(highest).locator("title").text_content().split(":")[0] in slowest
+            assert page.locator("#ready-chart line.limit").count() == 1  # --p95 300
+        finally:
+            browser.close()
+
+
+def test_a_killed_rehearsals_users_are_removed_later(hub: Hub, tmp_path: Path) -> None:
+    env = _env(hub.token, tmp_path)
+    args = ["--hub", str(hub.file), "--users", "2", "--out", str(tmp_path / "out")]
+    process = subprocess.Popen(
+        [str(HUBTRAIN), "rehearse", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while len(hub.rehearsal_users()) < 2:
+            assert process.poll() is None, "the rehearsal ended before its users existed"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert len(hub.rehearsal_users()) == 2  # nothing could clean up after kill -9
+    result = rehearse(["--hub", str(hub.file), "--clean-up"], env)
+    assert result.returncode == 0, result.stderr
+    assert "Removed 2 rehearsal user(s)" in result.stdout
+    assert hub.rehearsal_users() == []
+
+
+def _one_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_bad_token_is_one_line(hub: Hub, tmp_path: Path) -> None:
+    env = _env("not-a-token-of-this-hub", tmp_path)
+    line = _one_line(rehearse(["--hub", str(hub.file), "--users", "1"], env))
+    assert "does not accept the token in $HUBTRAIN_HUB_TOKEN" in line
+    assert hub.rehearsal_users() == []
+
+
+def test_unreachable_hub_is_one_line(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "hubs" / "practice.yml").read_text())
+    data["url"] = f"http://127.0.0.1:{free_port()}"
+    hub_file = tmp_path / "gone.yml"
+    hub_file.write_text(yaml.safe_dump(data))
+    line = _one_line(rehearse(["--hub", str(hub_file), "--users", "1"], _env("x", tmp_path)))
+    assert line == f"hubtrain: cannot reach the hub at {data['url']}/ (connection failed)"
+
+
+def test_unknown_profile_is_one_line(tmp_path: Path) -> None:
+    args = ["--users", "1", "--profile", "huge"]
+    line = _one_line(rehearse(args, _env("x", tmp_path)))
+    assert "no profile 'huge' in hubs/practice.yml (profiles: small, medium)" in line
+
+
+def test_event_file_sets_the_mix_and_flags_win(practice_hub: HubConfig, tmp_path: Path) -> None:
+    """An event file's profile shares become the learners' user_options, checked
+    against the hub file; a flag overrides the file."""
+    from hubtrain.rehearse.plan import make_plan
+
+    event = tmp_path / "event.yml"
+    event.write_text(
+        "users: 4\narrival: poisson\nrate: 0.5\nprofiles:\n"
+        "  - {profile: small, share: 3}\n"
+        f"  - {{profile: medium, options: {{image: '{UNLISTED}'}}}}\n"
+        "limits: {p95: 90}\n"
+    )
+    plan = make_plan(practice_hub, {"users": 8}, event)
+    assert (plan.users, plan.arrival, plan.rate, plan.limits.p95) == (8, "poisson", 0.5, 90)
+    assert [plan.user_options(i) for i in range(4)] == [
+        {"profile": "small"},
+        {"profile": "small"},
+        {"profile": "small"},
+        {"profile": "medium", "image--unlisted-choice": UNLISTED},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("users: 3\nprofile: small\n", "profile is not a known key"),
+        ("users: 3\nprofiles: [{profile: medium, options: {image: 'no tag'}}]\n", "with a tag"),
+        ("users: 3\nprofiles: [{profile: small, options: {image: r}}]\n", "has no option 'image'"),
+        ("users: 0\n", "users expected a number of at least 1"),
+    ],
+)
+def test_a_bad_event_file_is_one_line(
+    practice_hub: HubConfig, tmp_path: Path, text: str, expected: str
+) -> None:
+    """(The command prints a PlanError as one line, like the unknown profile above.)"""
+    from hubtrain.rehearse.plan import PlanError, make_plan
+
+    event = tmp_path / "event.yml"
+    event.write_text(text)
+    with pytest.raises(PlanError) as error:
+        make_plan(practice_hub, {}, event)
+    line = str(error.value)
+    assert "\n" not in line and expected in line and str(event) in line, line
+
+
+def test_learners_spread_over_locust_workers(hub: Hub, tmp_path: Path) -> None:
+    """Locust's master/worker mode: two worker processes walk one learner each."""
+    args = ["--hub", str(hub.file), "--users", "2", "--workers", "2", "--out", str(tmp_path)]
+    args += ["--master-port", str(free_port())]
+    result = rehearse(args, _env(hub.token, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = list(csv.DictReader((tmp_path / "learners.csv").open(encoding="utf-8")))
+    assert [r["outcome"] for r in rows] == ["ok", "ok"]
+    walkers = {r["walked_by"] for r in rows}
+    assert len(walkers) == 2, walkers
+    assert hub.rehearsal_users() == []

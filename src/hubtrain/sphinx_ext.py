@@ -202,6 +202,14 @@ def _write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
     index.write_text(_ROOT_REDIRECT.format(url=url), encoding="utf-8")
 
 
+def _lighten_pages(app: Sphinx, exception: Exception | None) -> None:
+    """Only the icons the pages use, and WebP screenshots (see hubtrain.lightpages)."""
+    if exception is None and app.builder.format == "html":
+        from hubtrain.lightpages import lighten
+
+        lighten(Path(app.outdir))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("hubtrain_facts", "", "env")
     app.add_directive("hub-profiles", HubProfiles)
@@ -211,4 +219,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", _write_link_base)
     # Before sphinx-external-toc's redirect (priority 500), which skips an existing file.
     app.connect("build-finished", _write_root_redirect, priority=400)
+    app.connect("build-finished", _lighten_pages, priority=600)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

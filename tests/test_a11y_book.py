@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from hubtrain.a11y.axe import Violation, axe_version, run_axe
-from hubtrain.a11y.keyboard import leave_by_tab, tab_to, visible_focus
+from hubtrain.a11y.keyboard import NO_FOCUS_RING, leave_by_tab, tab_to, visible_focus
 from hubtrain.a11y.results import check_or_record, summary
 from hubtrain.a11y.waivers import WAIVER_CEILING, load_waivers, stale, unwaived
 from hubtrain.build import BuildResult
@@ -229,9 +229,6 @@ document.addEventListener('keydown', (e) => {
   }
 }, true);
 """
-NO_FOCUS_RING = (
-    "*:focus, *:focus-visible { outline: none !important; box-shadow: none !important; }"
-)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from hubtrain.a11y.axe import Violation, run_axe
-from hubtrain.a11y.keyboard import leave_by_tab, visible_focus
+from hubtrain.a11y.keyboard import NO_FOCUS_RING, leave_by_tab, visible_focus
 from hubtrain.a11y.results import check_or_record, summary
 from hubtrain.a11y.waivers import load_waivers, stale, unwaived
 from hubtrain.config import HubConfig
@@ -37,9 +37,6 @@ LEARNER = "grace"
 EXERCISE = "01-login/login.ipynb"
 ACTIVE = browser.ACTIVE
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-NO_FOCUS_RING = (
-    "*:focus, *:focus-visible { outline: none !important; box-shadow: none !important; }"
-)
 
 
 @pytest.fixture(scope="module")
@@ -171,11 +168,13 @@ def test_exercise_widgets_have_a_text_equivalent(walk: Any, hub: PracticeHub) ->
     """Saved, each widget output carries plain text: the question and how to answer
     it in code, or the live check's result, for readers where widgets cannot draw."""
     page, _, _ = walk
-    page.keyboard.press("Control+s")
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-mod-current .jp-mod-dirty')", timeout=30_000
-    )
+    page.click(f"{ACTIVE} [data-command='docmanager:save']")
     path = hub.state / "homes" / LEARNER / hub.hub.content.directory / EXERCISE
+    page.wait_for_function(
+        "() => !document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"
+        ".jp-mod-dirty')",
+        timeout=30_000,
+    )
     notebook = nbformat.read(path, as_version=4)
     widget_outputs = [
         output

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["leave_by_tab", "tab_to", "visible_focus"]
+__all__ = ["NO_FOCUS_RING", "leave_by_tab", "tab_to", "visible_focus"]
+
+# A style that hides every focus indicator: what a careless theme change does.
+# Tests add it to a page to show that `visible_focus` catches it.
+NO_FOCUS_RING = (
+    "*:focus, *:focus-visible { outline: none !important; box-shadow: none !important; }"
+)
 
 FOCUSED = """() => {
     const el = document.activeElement;

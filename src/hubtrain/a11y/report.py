@@ -20,10 +20,17 @@ from hubtrain.a11y.waivers import load_waivers
 
 __all__ = ["AccessibilityReport"]
 
+# Results are recorded per test module ("book", "hub"); waivers name where the
+# fault lives ("book", "hub" for JupyterHub's pages, "lab" for JupyterLab).
 SCOPE_NAMES = {
     "book": "the book's pages",
     "hub": "the practice hub's pages and JupyterLab",
 }
+WAIVER_SCOPES = {"book": "the book's pages", "hub": "JupyterHub's pages", "lab": "JupyterLab"}
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _issue_link(upstream: str) -> str:
@@ -70,7 +77,7 @@ class AccessibilityReport(SphinxDirective):
         ]
         for scope, data in sorted(results.get("scopes", {}).items()):
             lines.append(
-                f"- {SCOPE_NAMES.get(scope, scope).capitalize()}: {len(data['views'])} views in "
+                f"- {_capital(SCOPE_NAMES.get(scope, scope))}: {len(data['views'])} views in "
                 f"{data['browser']} (Debian's package, driven by Playwright)."
             )
         return "\n".join(lines)
@@ -102,7 +109,7 @@ class AccessibilityReport(SphinxDirective):
         if not waivers:
             return "Nothing is waived."
         return "\n".join(
-            f"- `{w.rule}` in {SCOPE_NAMES.get(w.scope, w.scope)} (`{w.where}`), waiting on "
+            f"- `{w.rule}` in {WAIVER_SCOPES[w.scope]} (`{w.where}`), waiting on "
             f"{_issue_link(w.upstream)}: {w.why}"
             for w in waivers
         )

@@ -31,6 +31,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("bo
 LINK_MAKER = "book/reference/link-maker.html"
 CHAPTER = "book/01-log-in-and-out.html"
 OTHER_HUB = "https://other-hub.example.edu"
+STILL = """document.addEventListener('DOMContentLoaded', () => {
+  const style = document.createElement('style');
+  style.textContent = '*, *::before, *::after '
+    + '{ transition: none !important; animation: none !important; }';
+  document.head.appendChild(style);
+});"""
 
 
 def _report(violations: list[Violation]) -> str:
@@ -95,6 +101,8 @@ def scan(browser: Browser, site: str, book: BuildResult) -> tuple[list[str], lis
     found: list[Violation] = []
     for scheme in ("light", "dark"):
         context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 800})
+        # Colours mid-transition (a theme switching on load) are not what a reader sees.
+        context.add_init_script(STILL)
         page = context.new_page()
         for path in _pages(book):
             _open(page, f"{site}/{path}")

@@ -23,7 +23,7 @@ from hubtrain.a11y.results import check_or_record, summary
 from hubtrain.a11y.waivers import load_waivers, stale, unwaived
 from hubtrain.build import BuildResult
 from hubtrain.links import nbgitpuller_link
-from hubtrain.pageweight import BUDGET, first_visit, module_pages, serve, total
+from hubtrain.pageweight import BUDGET, first_visit, missing, module_pages, serve, total
 from hubtrain.practice.browser import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book")]
@@ -316,6 +316,7 @@ def test_module_pages_are_light(browser: Browser, site: str, book: BuildResult) 
     assert len(pages) >= 5
     for path in pages:
         assets = first_visit(browser, f"{site}/{path}")
+        assert not missing(assets), f"{path} asks for files the build does not have"
         weight = total(assets)
         heaviest = sorted(assets, key=lambda a: -a.sent)[:5]
         assert weight <= BUDGET, f"{path}: {weight / 1024:.0f} KB gzipped; heaviest: " + ", ".join(
@@ -328,6 +329,24 @@ def test_module_pages_are_light(browser: Browser, site: str, book: BuildResult) 
             assert f"{stem}.webp" in fetched or Path(image).name in fetched, (
                 f"{path}: figure {image} was not loaded"
             )
+
+
+def test_search_still_works_after_unused_files_are_removed(
+    browser: Browser, site: str, book: BuildResult
+) -> None:
+    """The build deletes static files no page names; search, which loads files by
+    script, still finds a page, and no page the gate visits asks for a missing file."""
+    assert not (book.html / "_static" / "locales").exists()
+    assert not list((book.html / "_static").rglob("*.map"))
+    assets = first_visit(browser, f"{site}/search.html?q=nbgitpuller")
+    assert not missing(assets), missing(assets)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/search.html?q=nbgitpuller")
+        expect(page.locator("#search-results li a").first).to_be_visible(timeout=30_000)
+    finally:
+        context.close()
 
 
 def _images(html: str) -> list[str]:

@@ -70,3 +70,19 @@ def test_an_icon_the_theme_lacks_stops_the_build(tmp_path: Path) -> None:
     html = _site(tmp_path, PAGE.replace("fa-navicon", "fa-no-such-icon"))
     with pytest.raises(IconError, match="no-such-icon"):
         lighten(html)
+
+
+def test_files_no_page_mentions_are_removed(tmp_path: Path) -> None:
+    html = _site(tmp_path, PAGE.replace("</head>", '<link href="../_static/kept.css" /></head>'))
+    static = html / "_static"
+    (static / "kept.css").write_text("a { background: url(used.png); }")
+    (static / "used.png").write_bytes(b"png")
+    (static / "kept.css.map").write_text("{}")
+    (static / "locales" / "de" / "LC_MESSAGES").mkdir(parents=True)
+    (static / "locales" / "de" / "LC_MESSAGES" / "booktheme.mo").write_bytes(b"mo")
+    (static / "scripts" / "bootstrap.js.LICENSE.txt").write_text("MIT")
+    lighten(html)
+    assert (static / "kept.css").exists() and (static / "used.png").exists()
+    assert (static / "scripts" / "bootstrap.js.LICENSE.txt").exists()
+    assert not (static / "kept.css.map").exists()
+    assert not (static / "locales").exists()

@@ -11,7 +11,11 @@ module:
   the script was, and deletes the script and the icon fonts;
 - writes a lossless WebP copy of every PNG in `_images/` and wraps each `<img>`
   of a PNG in `<picture>`, so browsers that read WebP (all current ones) fetch
-  the small file and others still get the PNG.
+  the small file and others still get the PNG;
+- deletes what no page can ask for: source maps, and files in `_static/` whose
+  name no page, stylesheet or script mentions (the theme's translation catalogs,
+  its template macros, launch-button logos the book does not show). Licence
+  files stay.
 
 Every step is safe to run again on its own output (a rebuild that rewrites only
 some pages). Callers can rely on: no icon class on a page is left without an
@@ -26,7 +30,14 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["IconError", "lighten", "solid_icons", "used_icons", "webp_pictures"]
+__all__ = [
+    "IconError",
+    "lighten",
+    "remove_unused_static",
+    "solid_icons",
+    "used_icons",
+    "webp_pictures",
+]
 
 ICON_CSS = "hubtrain-icons.css"
 FA_SCRIPT = re.compile(
@@ -166,7 +177,29 @@ def webp_pictures(html_dir: Path) -> None:
             page.write_text(new, encoding="utf-8")
 
 
+def remove_unused_static(html_dir: Path) -> list[Path]:
+    """Delete the files of `_static/` that nothing served mentions; return them."""
+    static = html_dir / "_static"
+    removed = list(static.rglob("*.map"))
+    mentioned = "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for pattern in ("*.html", "*.css", "*.js")
+        for path in html_dir.rglob(pattern)
+        if not path.name.endswith(".map")
+    )
+    for path in static.rglob("*"):
+        if path.is_file() and "LICENSE" not in path.name and path.name not in mentioned:
+            removed.append(path)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    for folder in sorted((p for p in static.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
 def lighten(html_dir: Path) -> None:
-    """Both steps, on a finished HTML build."""
+    """All three steps, on a finished HTML build."""
     lighten_icons(html_dir)
     webp_pictures(html_dir)
+    remove_unused_static(html_dir)

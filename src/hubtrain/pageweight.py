@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUDGET", "Asset", "first_visit", "module_pages", "serve", "total"]
+__all__ = ["BUDGET", "Asset", "first_visit", "missing", "module_pages", "serve", "total"]
 
 BUDGET = 400 * 1024  # bytes, gzipped, for a first visit to any module page
 # What static hosts (GitHub Pages, Netlify, nginx set up for a site) compress;
@@ -32,6 +32,7 @@ class Asset:
     content_type: str
     raw: int
     sent: int  # bytes over the wire: gzipped where a static host would gzip
+    status: int = 200
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -85,6 +86,7 @@ def first_visit(browser: Any, url: str) -> list[Asset]:
         assets = []
         for response in responses:
             if response.status != 200:
+                assets.append(Asset(response.url, "", 0, 0, response.status))
                 continue
             body = response.body()
             kind = response.headers.get("content-type", "")
@@ -96,3 +98,8 @@ def first_visit(browser: Any, url: str) -> list[Asset]:
 
 def total(assets: list[Asset]) -> int:
     return sum(a.sent for a in assets)
+
+
+def missing(assets: list[Asset]) -> list[str]:
+    """The addresses the page asked for and the server did not have."""
+    return [a.url for a in assets if a.status >= 400]

@@ -370,12 +370,23 @@ def test_icons_are_drawn_without_the_font_awesome_script(
                 return [e.className, mask, e.getBoundingClientRect().width];
             })""",
         )
+        titles = page.eval_on_selector_all(
+            ".admonition > .admonition-title",
+            """els => els.map(e => {
+                const s = getComputedStyle(e, '::after');
+                return [e.parentElement.className, s.maskImage || s.webkitMaskImage];
+            })""",
+        )
     finally:
         context.close()
+    assert len(titles) >= 2
     assert icons
     for name, mask, width in icons:
         assert mask.startswith('url("data:image/svg+xml'), f"icon {name} has no outline"
         assert width > 0, f"icon {name} is not drawn"
+    # The theme's admonition icons (warning triangle, tip bulb) are drawn the same way.
+    for kind, mask in titles:
+        assert mask.startswith('url("data:image/svg+xml'), f"the {kind} admonition lost its icon"
 
 
 def test_accessibility_page_reports_the_recorded_results(book: BuildResult) -> None:

@@ -86,3 +86,19 @@ def test_files_no_page_mentions_are_removed(tmp_path: Path) -> None:
     assert (static / "scripts" / "bootstrap.js.LICENSE.txt").exists()
     assert not (static / "kept.css.map").exists()
     assert not (static / "locales").exists()
+
+
+def test_the_themes_css_icons_are_drawn_without_the_font(tmp_path: Path) -> None:
+    """Admonition titles name their icon by code point in the theme's CSS; the
+    rule is redrawn as a mask, with no Font Awesome font left to download."""
+    html = _site(tmp_path)
+    (html / "_static" / "styles").mkdir()
+    (html / "_static" / "styles" / "pydata-sphinx-theme.css").write_text(
+        ':root{--pst-icon-bars:"\uf0c9";--pst-icon-admonition-note:var(--pst-icon-bars)}'
+        ".admonition.note>.admonition-title:after{color:blue;content:var(--pst-icon-admonition-note)}"
+    )
+    lighten(html)
+    css = (html / "_static" / "hubtrain-icons.css").read_text()
+    rule = next(line for line in css.splitlines() if line.startswith(".admonition.note"))
+    assert 'content: ""; font-family: inherit;' in rule
+    assert 'mask: url("data:image/svg+xml,%3Csvg' in rule and "M0 96h448v64H0z" in rule

@@ -48,8 +48,12 @@ ICON_CLASSES = re.compile(r'class(?:List)?\s*=\s*"([^"]*\bfa(?:s|-solid)\b[^"]*)
 # An icon of Font Awesome's solid pack in all.min.js: name:[w,h,[aliases],"unicode","path"]
 PACK_ENTRY = re.compile(
     r'(?:"(?P<q>[a-z0-9-]+)"|(?P<n>[a-z0-9_]+)):\[(?P<w>\d+),(?P<h>\d+),\[(?P<aliases>[^\]]*)\],'
-    r'"[0-9a-f]*","(?P<path>[^"]+)"\]'
+    r'"(?P<u>[0-9a-f]*)","(?P<path>[^"]+)"\]'
 )
+# The theme's own CSS icons: `--pst-icon-bell:"<U+F0F3>"` (or an alias of another
+# variable), used by rules such as `.admonition-title:after{content:var(--pst-icon-..)}`.
+PST_ICON_VAR = re.compile(r'(--pst-icon-[a-z-]+):(?:var\((--pst-icon-[a-z-]+)\)|"([^"]*)")')
+PST_ICON_RULE = re.compile(r"([^{}]+)\{([^{}]*?content:var\((--pst-icon-[a-z-]+)\)[^{}]*)\}")
 # Font Awesome's classes that size or animate an icon rather than name one.
 FA_UTILITY = re.compile(
     r"\d*x|2?xs|sm|lg|2?xl|fw|border|inverse|li|ul|stack(-\dx)?|pull-(left|right)|spin(-.*)?"
@@ -79,8 +83,9 @@ def used_icons(html_dir: Path) -> set[str]:
 def solid_icons(fontawesome_js: str) -> dict[str, tuple[int, int, str]]:
     """Every icon of the solid pack in Font Awesome's all.min.js: name -> (w, h, path).
 
-    Aliases map to their icon too. Size classes such as `fa-lg` are not icons and
-    are simply not in the result.
+    Aliases map to their icon too, and so does "U+F0C9", the icon's code point
+    (stylesheets name icons by code point). Size classes such as `fa-lg` are not
+    icons and are simply not in the result.
     """
     end = fontawesome_js.find('d("fas",p)')
     start = fontawesome_js.rfind("var p={", 0, end)
@@ -90,9 +95,47 @@ def solid_icons(fontawesome_js: str) -> dict[str, tuple[int, int, str]]:
     for entry in PACK_ENTRY.finditer(fontawesome_js, start, end):
         outline = (int(entry["w"]), int(entry["h"]), entry["path"])
         icons[entry["q"] or entry["n"]] = outline
+        icons[f"U+{entry['u'].upper()}"] = outline
         for alias in re.findall(r'"([a-z0-9-]+)"', entry["aliases"]):
             icons.setdefault(alias, outline)
     return icons
+
+
+def _mask(outline: tuple[int, int, str]) -> str:
+    width, height, path = outline
+    svg = (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
+        f"<path d='{path}'/></svg>"
+    )
+    return f'url("data:image/svg+xml,{quote(svg, safe=" =:/,.-")}")'
+
+
+def theme_css_icons(theme_css: str, icons: dict[str, tuple[int, int, str]]) -> str:
+    """Rules that draw the theme's CSS icons (admonition titles, external links) as
+    masks instead of Font Awesome font glyphs, selector for selector."""
+    values: dict[str, str] = {}
+    for name, alias, char in PST_ICON_VAR.findall(theme_css):
+        values[name] = alias or char
+    rules = []
+    for selector, body, variable in PST_ICON_RULE.findall(theme_css):
+        value, seen = values.get(variable, ""), set()
+        while value.startswith("--") and value not in seen:
+            seen.add(value)
+            value = values.get(value, "")
+        if value.startswith("\\"):
+            value = chr(int(value[1:], 16))
+        outline = icons.get(f"U+{ord(value):X}") if len(value) == 1 else None
+        if outline is None:
+            continue  # a brand icon (GitHub, GitLab) or a style the book never uses
+        size = "" if "width:" in body else " display: inline-block; width: 1em; height: 1em;"
+        rules.append(
+            # No Font Awesome font left on the rule: even empty, it would be downloaded.
+            f'{selector.strip()} {{ content: ""; font-family: inherit;'
+            f" background-color: currentColor;{size}"
+            f" -webkit-mask: {_mask(outline)} center / contain no-repeat;"
+            f" mask: {_mask(outline)} center / contain no-repeat; }}"
+        )
+    return "\n".join(rules) + "\n"
 
 
 def icon_css(names: set[str], icons: dict[str, tuple[int, int, str]], banner: str) -> str:
@@ -144,6 +187,9 @@ def lighten_icons(html_dir: Path) -> None:
         if missing:
             raise IconError(f"pages use Font Awesome icons the theme lacks: {', '.join(missing)}")
         text = icon_css(names, icons, banner.group(0) if banner else "")
+        theme = static / "styles" / "pydata-sphinx-theme.css"
+        if theme.is_file():
+            text += theme_css_icons(theme.read_text(encoding="utf-8"), icons)
         (static / ICON_CSS).write_text(text, encoding="utf-8")
         for leftover in (script, script.with_suffix(".js.map")):
             leftover.unlink(missing_ok=True)

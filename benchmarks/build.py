@@ -1,8 +1,8 @@
 """Benchmark the book build: a clean strict build vs a rebuild with nothing changed.
 
-Also prints the bytes a browser transfers for one module page (the HTML plus every
-stylesheet, script and image it references), against the HTML alone. It measures
-and prints; it never fails on speed.
+Also prints what a first visit to each module page transfers, measured in
+Chromium and gzipped as a static host serves it (hubtrain.pageweight), and the
+heaviest page asset by asset. It measures and prints; it never fails on speed.
 
 Run: `make bench`, or `.venv/bin/python benchmarks/build.py [--hub FILE]`.
 """
@@ -10,33 +10,19 @@ Run: `make bench`, or `.venv/bin/python benchmarks/build.py [--hub FILE]`.
 from __future__ import annotations
 
 import argparse
-import re
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from playwright.sync_api import sync_playwright
+
 from hubtrain.build import build_book
 from hubtrain.config import load_hub
+from hubtrain.pageweight import BUDGET, first_visit, module_pages, serve, total
+from hubtrain.practice.browser import launch
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULE_PAGE = "book/05-files-and-data-in-the-cloud.html"
-
-
-def page_transfer(html_dir: Path, page: str) -> tuple[int, int]:
-    """(bytes of the page's HTML, bytes of the HTML and everything it references)."""
-    path = html_dir / page
-    text = path.read_text(encoding="utf-8")
-    total = path.stat().st_size
-    seen = set()
-    for ref in re.findall(r'(?:href|src)="([^"#?]+)[^"]*"', text):
-        if urlsplit(ref).scheme or ref.endswith(".html") or ref in seen:
-            continue
-        seen.add(ref)
-        asset = (path.parent / ref).resolve()
-        if asset.is_file():
-            total += asset.stat().st_size
-    return path.stat().st_size, total
 
 
 def timed(action) -> tuple[float, object]:
@@ -54,11 +40,20 @@ def main() -> None:
         out = Path(tmp)
         clean, result = timed(lambda: build_book(hub, ROOT, out))
         rebuild, _ = timed(lambda: build_book(hub, ROOT, out))
-        html_bytes, all_bytes = page_transfer(result.html, MODULE_PAGE)
-    print(f"clean strict build:        {clean:7.1f} s   (baseline, 1.00x)")
-    print(f"rebuild, nothing changed:  {rebuild:7.1f} s   ({rebuild / clean:.2f}x of clean)")
-    print(f"module page, HTML only:    {html_bytes:9,d} bytes (baseline, 1.00x)")
-    print(f"module page, with assets:  {all_bytes:9,d} bytes ({all_bytes / html_bytes:.1f}x)")
+        print(f"clean strict build:        {clean:7.1f} s   (baseline, 1.00x)")
+        print(f"rebuild, nothing changed:  {rebuild:7.1f} s   ({rebuild / clean:.2f}x of clean)")
+        with serve(result.html) as site, sync_playwright() as playwright:
+            browser = launch(playwright)
+            visits = {p: first_visit(browser, f"{site}/{p}") for p in module_pages(result.html)}
+            browser.close()
+    print(f"first visit, gzipped (budget {BUDGET // 1024} KB = 1.00x):")
+    for page, assets in visits.items():
+        print(f"  {page:52s} {total(assets) / 1024:7.1f} KB ({total(assets) / BUDGET:.2f}x)")
+    heaviest = max(visits, key=lambda p: total(visits[p]))
+    print(f"heaviest page, asset by asset: {heaviest}")
+    for asset in sorted(visits[heaviest], key=lambda a: -a.sent):
+        name = urlsplit(asset.url).path.lstrip("/")
+        print(f"  {asset.sent / 1024:7.1f} KB sent {asset.raw / 1024:8.1f} KB raw  {name}")
 
 
 if __name__ == "__main__":

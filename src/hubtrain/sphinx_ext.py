@@ -27,6 +27,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from hubtrain.a11y.report import AccessibilityReport
+
 logger = logging.getLogger(__name__)
 
 PROFILE_COLUMNS = (
@@ -204,13 +206,26 @@ def _write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
     index.write_text(_ROOT_REDIRECT.format(url=url), encoding="utf-8")
 
 
+def _lighten_pages(app: Sphinx, exception: Exception | None) -> None:
+    """Only the icons the pages use, WebP screenshots (hubtrain.lightpages), and the
+    theme's accessibility faults mended (hubtrain.a11y.themefixes)."""
+    if exception is None and app.builder.format == "html":
+        from hubtrain.a11y.themefixes import fix_theme
+        from hubtrain.lightpages import lighten
+
+        lighten(Path(app.outdir))
+        fix_theme(Path(app.outdir))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("hubtrain_facts", "", "env")
     app.add_directive("hub-profiles", HubProfiles)
     app.add_directive("exercise-link", ExerciseLink)
     app.add_directive("hub-storage-example", StorageExample)
     app.add_directive("hub-image-checklist", ImageChecklist)
+    app.add_directive("accessibility-report", AccessibilityReport)
     app.connect("builder-inited", _write_link_base)
     # Before sphinx-external-toc's redirect (priority 500), which skips an existing file.
     app.connect("build-finished", _write_root_redirect, priority=400)
+    app.connect("build-finished", _lighten_pages, priority=600)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,194 @@
+"""The accessibility gate on the practice hub: the pages the book shows learners
+(login, server options, control panel, token page) and JupyterLab with a course
+exercise open and run, its widgets answered with the keyboard alone.
+
+One practice hub and one browser serve the module; a learner logs in once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from hubtrain.a11y.axe import Violation, run_axe
+from hubtrain.a11y.keyboard import NO_FOCUS_RING, leave_by_tab, visible_focus
+from hubtrain.a11y.results import check_or_record, summary
+from hubtrain.a11y.waivers import load_waivers, stale, unwaived
+from hubtrain.config import HubConfig
+from hubtrain.links import exercise_link
+from hubtrain.localenv import free_port
+from hubtrain.practice import PracticeHub, browser
+
+pytestmark = [
+    pytest.mark.hub,
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("a11y-hub"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "a11y-password"
+LEARNER = "grace"
+EXERCISE = "01-login/login.ipynb"
+ACTIVE = browser.ACTIVE
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig) -> Iterator[PracticeHub]:
+    state = tmp_path_factory.mktemp("a11y-hub")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_CONFIG_DIR", str(state / "jupyter-config-of-the-hub"))
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(state / "jupyter-runtime-of-the-hub"))
+        practice = PracticeHub(
+            practice_hub, state / "state", root=ROOT, port=free_port(), password=PASSWORD
+        )
+        with practice:
+            yield practice
+
+
+@pytest.fixture(scope="module")
+def chromium(hub: PracticeHub) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def walk(hub: PracticeHub, chromium: Any) -> Iterator[tuple[Any, list[str], list[Violation]]]:
+    """Log in, scan each hub page the book shows, start a server, open and run the
+    first exercise in JupyterLab and scan it: (the JupyterLab page, views, violations)."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    views: list[str] = []
+    found: list[Violation] = []
+
+    def scan(view: str) -> None:
+        page.wait_for_load_state("networkidle")
+        views.append(view)
+        found.extend(run_axe(page, view))
+
+    page.goto(f"{hub.url}/hub/login")
+    scan("hub:login page")
+    browser.log_in(page, hub.url, LEARNER, PASSWORD)
+    page.wait_for_url("**/hub/spawn**")
+    scan("hub:server options page")
+    page.goto(f"{hub.url}/hub/token")
+    scan("hub:token page")
+    page.goto(f"{hub.url}/hub/home")
+    scan("hub:control panel, server stopped")
+    page.goto(f"{hub.url}/hub/spawn")
+    page.click("#spawn_form [type=submit]")
+    browser.wait_for_lab(page)
+    page.goto(f"{hub.url}/hub/home")
+    scan("hub:control panel, server running")
+    browser.open_link(page, exercise_link(hub.hub, EXERCISE, hub.url))
+    browser.run_each_cell(page)
+    page.wait_for_selector(f"{ACTIVE} .widget-radio-box")
+    views.append("lab:JupyterLab, exercise open and run")
+    found.extend(run_axe(page, views[-1]))
+    yield page, views, found
+    context.close()
+
+
+def _report(violations: list[Violation]) -> str:
+    return "\n".join(
+        f"{v.view}: {v.rule} ({v.impact}) {v.help}\n    {v.target}\n    {v.html[:160]}"
+        for v in violations
+    )
+
+
+def test_hub_pages_and_jupyterlab_have_no_unwaived_serious_violations(walk: Any) -> None:
+    _, views, found = walk
+    assert len(views) == 6
+    bad = unwaived(found, load_waivers())
+    assert not bad, "axe found serious or critical violations:\n" + _report(bad)
+
+
+def test_hub_waivers_still_match_and_results_are_recorded(walk: Any, chromium: Any) -> None:
+    _, views, found = walk
+    waivers = load_waivers()
+    gone = stale(found, waivers, "hub") + stale(found, waivers, "lab")
+    assert not gone, f"waivers that match nothing any more (delete them): {gone}"
+    problem = check_or_record("hub", summary(chromium.version, views, found, waivers))
+    assert not problem, problem
+
+
+def check_widgets_by_keyboard(page: Any) -> None:
+    """Each question's choices are named radio buttons a learner answers with the
+    arrow keys, seeing where the focus is; the feedback appears; Tab moves on."""
+    groups = page.locator(f"{ACTIVE} .widget-radio-box")
+    assert groups.count() >= 2
+    group = groups.first
+    radios = group.get_by_role("radio")
+    assert radios.count() >= 2
+    # Each choice is announced by its own text, "a) ...", "b) ...".
+    named = group.get_by_role("radio", name=re.compile(r"^[a-e]\) \S"))
+    assert named.count() == radios.count(), "a choice has no accessible name"
+    radios.first.focus()
+    visible_focus(page)
+    page.keyboard.press("Space")
+    page.keyboard.press("ArrowDown")
+    feedback = group.locator("xpath=ancestor::*[contains(@class,'widget-vbox')][1]")
+    page.wait_for_function(
+        "(box) => /[✓✗]/.test(box.textContent)", arg=feedback.element_handle(), timeout=30_000
+    )
+    leave_by_tab(page, ".widget-radio-box")
+    button = page.locator(ACTIVE).get_by_role("button", name="Check my work").first
+    assert button.is_visible()
+    button.focus()
+    visible_focus(page)
+
+
+def test_exercise_widgets_work_by_keyboard(walk: Any) -> None:
+    page, _, _ = walk
+    check_widgets_by_keyboard(page)
+
+
+def test_widget_keyboard_check_fails_without_a_focus_ring(walk: Any) -> None:
+    page, _, _ = walk
+    handle = page.add_style_tag(content=NO_FOCUS_RING)
+    try:
+        with pytest.raises(AssertionError, match="no focus indicator"):
+            check_widgets_by_keyboard(page)
+    finally:
+        handle.evaluate("el => el.remove()")
+
+
+def test_exercise_widgets_have_a_text_equivalent(walk: Any, hub: PracticeHub) -> None:
+    """Saved, each widget output carries plain text: the question and how to answer
+    it in code, or the live check's result, for readers where widgets cannot draw."""
+    page, _, _ = walk
+    page.click(f"{ACTIVE} [data-command='docmanager:save']")
+    path = hub.state / "homes" / LEARNER / hub.hub.content.directory / EXERCISE
+    page.wait_for_function(
+        "() => !document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"
+        ".jp-mod-dirty')",
+        timeout=30_000,
+    )
+    notebook = nbformat.read(path, as_version=4)
+    widget_outputs = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if WIDGET_MIME in output.get("data", {})
+    ]
+    assert len(widget_outputs) >= 3, json.dumps([c.get("outputs") for c in notebook.cells])[:500]
+    for output in widget_outputs:
+        text = output["data"].get("text/plain", "")
+        assert text.strip() and "VBox" not in text and "HubcheckBox" not in text, text
+    questions = [o["data"]["text/plain"] for o in widget_outputs if "hubcheck.answer" in str(o)]
+    assert len(questions) >= 2
+    for text in questions:
+        assert "a) " in text and "b) " in text

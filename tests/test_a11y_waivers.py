@@ -1,0 +1,65 @@
+"""The waiver file: each waiver names its upstream issue, their number only goes
+down, a waiver that matches nothing is stale, and an unwaived serious fault fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hubtrain.a11y.axe import Violation
+from hubtrain.a11y.waivers import WAIVER_CEILING, Waiver, load_waivers, stale, unwaived
+
+BUTTON = Violation(
+    "hub:login page",
+    "color-contrast",
+    "serious",
+    "#login_submit",
+    '<input class="btn btn-jupyter" value="Sign in">',
+    "Elements must meet contrast",
+)
+LANDMARK = Violation("hub:login page", "region", "moderate", "body > div", "<div>", "Landmarks")
+WAIVER = Waiver("hub", "color-contrast", "btn-jupyter", "jupyterhub/jupyterhub#4260", "orange")
+
+
+def test_the_waiver_file_is_valid_and_at_its_ceiling() -> None:
+    """Deleting a fixed waiver means lowering the ceiling too: the number only goes down."""
+    waivers = load_waivers()
+    assert len(waivers) <= WAIVER_CEILING, (
+        f"{len(waivers)} waivers but the ceiling is {WAIVER_CEILING}: fix the fault instead"
+    )
+    assert len(waivers) == WAIVER_CEILING, (
+        f"{len(waivers)} waivers: lower WAIVER_CEILING to {len(waivers)} so it stays there"
+    )
+
+
+def test_a_waived_fault_passes_and_an_unwaived_one_fails() -> None:
+    assert unwaived([BUTTON, LANDMARK], [WAIVER]) == []
+    assert unwaived([BUTTON, LANDMARK], []) == [BUTTON]  # moderate findings never gate
+    other_rule = Waiver("hub", "link-name", "btn-jupyter", WAIVER.upstream, "x")
+    other_scope = Waiver("lab", "color-contrast", "btn-jupyter", WAIVER.upstream, "x")
+    assert unwaived([BUTTON], [other_rule, other_scope]) == [BUTTON]
+
+
+def test_a_waiver_that_matches_nothing_is_stale() -> None:
+    assert stale([BUTTON], [WAIVER], "hub") == []
+    assert stale([LANDMARK], [WAIVER], "hub") == [WAIVER]
+    assert stale([LANDMARK], [WAIVER], "lab") == []  # checked by the module that scans lab
+
+
+@pytest.mark.parametrize(
+    ("entry", "complaint"),
+    [
+        ("{scope: hub, rule: region, where: x, why: y}", "upstream"),
+        ("{scope: hub, rule: region, where: x, why: y, upstream: '#12'}", "upstream"),
+        ("{scope: ours, rule: region, where: x, why: y, upstream: a/b#1}", "scope"),
+        ("{scope: hub, rule: region, where: x, upstream: a/b#1}", "why"),
+    ],
+)
+def test_a_waiver_without_issue_scope_or_reason_is_refused(
+    tmp_path: Path, entry: str, complaint: str
+) -> None:
+    path = tmp_path / "waivers.yml"
+    path.write_text(f"- {entry}\n")
+    with pytest.raises(ValueError, match=complaint):
+        load_waivers(path)

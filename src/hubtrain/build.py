@@ -101,7 +101,11 @@ def outside_the_toc(root: Path, config: dict) -> list[str]:
     pages = toc_files(root)
     page_dirs = {page.split("/", 1)[0] for page in pages}
     keep = {"_toc.yml", "_config.yml", *page_dirs}
-    patterns = [entry.name for entry in root.iterdir() if entry.name not in keep]
+    patterns = [
+        entry.name
+        for entry in root.iterdir()
+        if entry.name not in keep and not (entry.is_file() and entry.name.split(".")[0] in pages)
+    ]
     static = {
         str(p).rstrip("/")
         for p in config.get("sphinx", {}).get("config", {}).get("html_static_path", [])

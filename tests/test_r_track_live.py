@@ -291,8 +291,22 @@ def test_every_r_block_of_the_book_runs_on_the_practice_hub(
 ) -> None:
     s3 = server.hub.s3
     assert s3 is not None
-    # What the examples assume exists: a public bucket, and a raster under the prefix.
+    # What the examples assume exists: a public bucket (anyone may read it, so unsigned
+    # requests work), and a raster under the learner's scratch prefix.
     s3.ensure_bucket("some-public-bucket")
+    public = "arn:aws:s3:::some-public-bucket"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [public, f"{public}/*"],
+            }
+        ],
+    }
+    s3.client().put_bucket_policy(Bucket="some-public-bucket", Policy=json.dumps(policy))
     stations = '{"type": "FeatureCollection", "features": []}'
     s3.put("some-public-bucket", "some-prefix/stations.geojson", stations.encode())
     kernel = Kernel(server, f"book-{page.stem}.ipynb")

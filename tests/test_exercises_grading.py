@@ -128,9 +128,12 @@ def _trap_notebook(test_source: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
 
 
-def _stage_trap(course: Path) -> None:
-    """Two R notebooks whose passing graded cell loads sf, which prints a start-up message."""
-    folder = course / "source" / TRAP
+def write_trap(folder: Path) -> None:
+    """Two R notebooks whose passing graded cell loads sf, which prints a start-up message.
+
+    `wrapped.ipynb` checks inside `hubcheck$task()`, `bare.ipynb` does not; each has one
+    graded cell named "test". The folder gets its own copy of hubcheck.R.
+    """
     folder.mkdir(parents=True)
     shutil.copy(LEARNER_RUNTIME_R, folder / "hubcheck.R")
     checks = "library(sf)\nmessage('a note')\nwarning('a warning')\n"
@@ -145,7 +148,7 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
     """A graded course: every module submitted three ways and autograded once."""
     course = tmp_path_factory.mktemp("course")
     stage_course(practice_hub, ROOT / "exercises", course)
-    _stage_trap(course)
+    write_trap(course / "source" / TRAP)
     run = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force"],
         cwd=course,

@@ -8,12 +8,15 @@ REST API, as the options form would), pulls the course the way the course link d
 in, and follows the tasks' instructions in her home. Notebooks then run cell by cell
 in `ir` kernels that her server starts, over the Jupyter server's websocket: the real
 environment, token, hub API, buckets (moto, with GDAL pointed at it) and cgroup files.
+The book's R tabs run there too; the instructors' out-of-memory demo, meant to fail,
+runs on its own under a memory limit.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -278,6 +281,34 @@ def _r_blocks(page: Path) -> list[str]:
 
 
 BOOK_R = [(p, b) for p in BOOK_PAGES if (b := _r_blocks(p))]
+# The instructors' out-of-memory demonstration: meant to die, so it runs on its own.
+OOM_DEMO = "x <- numeric(too_big)"
+
+
+def test_every_r_block_of_the_book_is_run_by_a_test() -> None:
+    """An ```r block outside an R tab is not run on the hub: only the OOM demo may be."""
+    in_tabs = {block for _, blocks in BOOK_R for block in blocks}
+    for page in BOOK_PAGES:
+        for block in re.findall(r"(?ms)^```r\n(.*?)^```", page.read_text()):
+            assert block in in_tabs or OOM_DEMO in block, f"{page.name}: an R block no test runs"
+
+
+def test_the_out_of_memory_demo_asks_for_twice_the_limit(tmp_path: Path) -> None:
+    page = ROOT / "book" / "instructors" / "02-choose-an-environment.md"
+    demo = next(b for b in re.findall(r"(?ms)^```r\n(.*?)^```", page.read_text()) if OOM_DEMO in b)
+    limit = 256 * 2**20
+    # As in a hub's container, the limit covers all the process's memory, R's own included.
+    cap = limit
+    ran = subprocess.run(
+        ["Rscript", "-e", demo],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MEM_LIMIT": str(limit)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)),
+    )
+    assert ran.returncode != 0
+    assert "cannot allocate vector of size 512.0 Mb" in ran.stderr
 
 
 def test_the_book_has_r_tabs_to_run() -> None:

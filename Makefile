@@ -8,7 +8,7 @@ HUB ?= hubs/practice.yml
 # Two workers suit a 2-core machine; override with `make test WORKERS=4`.
 WORKERS ?= 2
 
-.PHONY: book publish test test-deps hub screenshots bench lint format clean
+.PHONY: book publish test test-deps r-track hub screenshots bench lint format clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,32 @@ node_modules/.installed: package.json package-lock.json
 	$$SUDO apt-get install -y --no-install-recommends bubblewrap \
 	  || ($$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends bubblewrap)
 
+# Debian's R and IRkernel, for the R exercises, the book's R blocks and the practice
+# hub's R profile. CRAN is not used: every R package here is a Debian package.
+R_DEBS := r-base-core r-cran-irkernel r-cran-testthat r-cran-httr r-cran-jsonlite \
+  r-cran-sf r-cran-stars r-cran-processx
+IR_KERNEL := $(VENV)/share/jupyter/kernels/ir/kernel.json
+
+/usr/bin/Rscript:
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get install -y --no-install-recommends $(R_DEBS) \
+	  || ($$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(R_DEBS))
+
+# The `ir` kernelspec, registered in this project's environment (not system-wide),
+# so the practice hub's servers and the graders find it next to python3.
+$(IR_KERNEL): /usr/bin/Rscript $(BIN)/.installed
+	for deb in $(R_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$deb"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" Rscript -e 'IRkernel::installspec(prefix = "$(CURDIR)/$(VENV)")'
+	touch $@
+
+r-track: $(IR_KERNEL)
+
 ## Build the student release and the book for HUB (default: the practice hub).
 book: $(BIN)/.installed
 	$(BIN)/hubtrain build --hub $(HUB)
@@ -43,7 +69,7 @@ book: $(BIN)/.installed
 publish: $(BIN)/.installed
 	$(BIN)/hubtrain publish --hub $(HUB)
 
-test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium /usr/bin/bwrap
+test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium /usr/bin/bwrap $(IR_KERNEL)
 
 ## Install everything the tests need, then run the whole suite.
 test: test-deps

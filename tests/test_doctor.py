@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hubtrain import doctor
 from hubtrain.config import load_hub
 from hubtrain.doctor import check, requirements
 from hubtrain.release import write_hub_facts
@@ -145,3 +146,32 @@ def test_check_reads_the_given_environment() -> None:
     assert findings["SCRATCH_BUCKET"].ok
     assert findings["SCRATCH_BUCKET"].detail == "s3://scratch-bucket/ada"
     assert findings["JUPYTERHUB_API_TOKEN"].detail == "set"
+
+
+def test_the_r_track_is_reported_without_changing_the_verdict(tmp_path: Path) -> None:
+    course = _facts_folder(tmp_path, "example-managed")
+    result = _doctor(env=_server_env("s3"), cwd=course)
+    assert result.returncode == 0, result.stdout + result.stderr
+    r_part = result.stdout.split("For the R notebooks (optional", 1)[1]
+    # This machine has Debian's R with IRkernel registered in the project's environment.
+    assert "ok      R kernel: ir" in r_part
+    assert "ok      R packages: IRkernel, jsonlite, httr, sf, stars" in r_part
+    assert "RStudio: " in r_part
+
+
+def test_a_bare_image_has_no_r_kernel(tmp_path: Path, bare_python: str) -> None:
+    course = _facts_folder(tmp_path, "example-managed")
+    env = {**_server_env("s3"), "PATH": str(Path(bare_python).parent)}
+    result = _doctor("--python", bare_python, env=env, cwd=course)
+    r_part = result.stdout.split("For the R notebooks (optional", 1)[1]
+    assert "MISSING R kernel: no kernel with language R" in r_part
+    assert "MISSING R packages: Rscript is not on PATH: no R here" in r_part
+    assert "MISSING RStudio: no jupyter-rsession-proxy" in r_part
+
+
+def test_missing_r_packages_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A package no R has, next to the real list: the real Rscript must single it out.
+    monkeypatch.setitem(doctor.R_PACKAGES, "hubtrainNoSuchPackage", "a test")
+    packages = next(f for f in doctor.check_r() if f.requirement.name == "R packages")
+    assert not packages.ok
+    assert packages.detail == "not installed: hubtrainNoSuchPackage"

@@ -3,8 +3,13 @@
 One course run covers all five assignments: real `nbgrader generate_assignment`,
 three submissions per assignment (the source with its solutions, the untouched
 release, and a partly wrong notebook), then stock `nbgrader autograde` run through
-`hubtrain grading-env` against a real moto bucket server. Assertions are
-parametrised over the results.
+`hubtrain grading-env` against a real moto bucket server. Each assignment holds a
+Python notebook and its R twin (`*_r.ipynb`, run by IRkernel), graded in the same
+batch. Assertions are parametrised over the results.
+
+The same run grades a small extra assignment about nbgrader's stderr rule for R: a
+graded cell that writes anything to stderr scores zero, and loading `sf` prints a
+start-up message there. A check wrapped in `hubcheck$task()` must still score.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from nbgrader.api import Gradebook
 from hubtrain.cli import main
 from hubtrain.config import HubConfig
 from hubtrain.gradingenv import GRADING_USER, grading_environment, hub_env, profile_env
-from hubtrain.release import assignments, find_leaks, nbgrader_env, stage_course
+from hubtrain.release import (
+    LEARNER_RUNTIME_R,
+    assignments,
+    find_leaks,
+    nbgrader_env,
+    stage_course,
+)
 
 # One worker runs this module's tests, so its module fixture runs once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-grading")]
@@ -52,22 +63,84 @@ PARTIAL = {
 }
 
 
-def _notebook(folder: Path) -> Path:
-    return next(folder.glob("*.ipynb"))
+# The same kinds of mistake in the R notebooks.
+PARTIAL_R = {
+    "01-login": ("who_am_i", 'my_username <- "alice"\nmy_server_name <- ""', "test_who_am_i"),
+    "02-profiles": ("fits_in_memory", "fits_in_memory <- TRUE", "test_fits_in_memory"),
+    # nbgrader's own stub for an unanswered R cell.
+    "03-nbgitpuller": ("later_click", "# YOUR CODE HERE\nfail()", "test_later_click"),
+    "04-jupyterlab": (
+        "kernel_for",
+        "kernel_for <- function(sessions, path) {\n"
+        "  for (entry in sessions) {\n"
+        "    if (basename(entry$path) == basename(path)) return(entry$kernel$id)\n"
+        "  }\n"
+        "  NULL\n"
+        "}",
+        "test_kernel_for",
+    ),
+    "05-cloud-data": ("leaked_line", "leaked_line <- 4", "test_leaked_line"),
+}
+NOTEBOOKS = [(m, lang) for m in MODULES for lang in ("python", "r")]
+TRAP = "r-stderr"
 
 
-def _submit(source: Path, target: Path, solution_cell: str = "", answer: str = "") -> None:
+def _notebook(folder: Path, lang: str = "python") -> Path:
+    """The module's Python notebook, or its R twin (`*_r.ipynb`)."""
+    found = [p for p in sorted(folder.glob("*.ipynb")) if p.stem.endswith("_r") == (lang == "r")]
+    assert len(found) == 1, f"{folder}: {found}"
+    return found[0]
+
+
+def _answer(path: Path, solution_cell: str, answer: str) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == solution_cell
+    )
+    cell.source = answer
+    nbformat.write(notebook, path)
+
+
+def _submit(source: Path, target: Path, module: str = "") -> None:
+    """Copy an assignment folder; with `module`, put that module's partly wrong answers in."""
     shutil.copytree(source, target)
-    if solution_cell:
-        path = _notebook(target)
-        notebook = nbformat.read(path, as_version=4)
-        cell = next(
-            c
-            for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id") == solution_cell
-        )
-        cell.source = answer
-        nbformat.write(notebook, path)
+    if module:
+        _answer(_notebook(target), *PARTIAL[module][:2])
+        _answer(_notebook(target, "r"), *PARTIAL_R[module][:2])
+
+
+def _trap_notebook(test_source: str) -> nbformat.NotebookNode:
+    """An R notebook: a setup cell, an answer, and one graded cell with `test_source`."""
+
+    def meta(grade_id: str, **kw: object) -> dict:
+        base = {"grade": False, "solution": False, "locked": True, "schema_version": 3}
+        return {"nbgrader": {**base, "grade_id": grade_id, "task": False, **kw}}
+
+    cells = [
+        nbformat.v4.new_code_cell('source("hubcheck.R")', metadata=meta("setup")),
+        nbformat.v4.new_code_cell(
+            "### BEGIN SOLUTION\nanswer <- 42\n### END SOLUTION",
+            metadata=meta("answer", solution=True, locked=False),
+        ),
+        nbformat.v4.new_code_cell(test_source, metadata=meta("test", grade=True, points=1)),
+    ]
+    kernel = {"name": "ir", "display_name": "R", "language": "R"}
+    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
+
+
+def write_trap(folder: Path) -> None:
+    """Two R notebooks whose passing graded cell loads sf, which prints a start-up message.
+
+    `wrapped.ipynb` checks inside `hubcheck$task()`, `bare.ipynb` does not; each has one
+    graded cell named "test". The folder gets its own copy of hubcheck.R.
+    """
+    folder.mkdir(parents=True)
+    shutil.copy(LEARNER_RUNTIME_R, folder / "hubcheck.R")
+    checks = "library(sf)\nmessage('a note')\nwarning('a warning')\n"
+    check = 'hubcheck$expect(answer == 42, "no")'
+    wrapped = f'hubcheck$task("loud", "A chatty check", {{\n{checks}{check}\n}})'
+    nbformat.write(_trap_notebook(wrapped), folder / "wrapped.ipynb")
+    nbformat.write(_trap_notebook(checks + "stopifnot(answer == 42)"), folder / "bare.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +148,7 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
     """A graded course: every module submitted three ways and autograded once."""
     course = tmp_path_factory.mktemp("course")
     stage_course(practice_hub, ROOT / "exercises", course)
+    write_trap(course / "source" / TRAP)
     run = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force"],
         cwd=course,
@@ -87,8 +161,8 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
         submitted = course / "submitted"
         _submit(course / "source" / name, submitted / "solution" / name)
         _submit(course / "release" / name, submitted / "blank" / name)
-        solution_cell, answer, _ = PARTIAL[name]
-        _submit(course / "source" / name, submitted / "partial" / name, solution_cell, answer)
+        _submit(course / "source" / name, submitted / "partial" / name, name)
+    _submit(course / "source" / TRAP, course / "submitted" / "solution" / TRAP)
     # Stock nbgrader, inside the grading environment given by the command line.
     hubtrain = Path(sys.executable).with_name("hubtrain")
     hub_file = ROOT / "hubs" / "practice.yml"
@@ -104,48 +178,74 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
     return course
 
 
-def _scores(course: Path, module: str, student: str) -> dict[str, float]:
+def _name(course: Path, module: str, lang: str) -> str:
+    return _notebook(course / "source" / module, lang).stem
+
+
+def _scores(course: Path, module: str, student: str, lang: str = "python") -> dict[str, float]:
+    name = _name(course, module, lang)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission(module, student).notebooks[0]
+        notebook = gradebook.find_submission_notebook(name, module, student)
         return {grade.name: grade.score for grade in notebook.grades if grade.max_score}
 
 
-def _max_scores(course: Path, module: str) -> dict[str, float]:
+def _max_scores(course: Path, module: str, lang: str = "python") -> dict[str, float]:
+    name = _name(course, module, lang)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_assignment(module).notebooks[0]
+        notebook = gradebook.find_notebook(name, module)
         return {cell.name: cell.max_score for cell in notebook.grade_cells}
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_source_notebook_gets_full_marks(course: Path, module: str) -> None:
-    assert _scores(course, module, "solution") == _max_scores(course, module)
+@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
+def test_the_source_notebook_gets_full_marks(course: Path, module: str, lang: str) -> None:
+    assert _scores(course, module, "solution", lang) == _max_scores(course, module, lang)
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_untouched_release_scores_zero(course: Path, module: str) -> None:
-    scores = _scores(course, module, "blank")
-    assert scores.keys() == _max_scores(course, module).keys()
+@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
+def test_the_untouched_release_scores_zero(course: Path, module: str, lang: str) -> None:
+    scores = _scores(course, module, "blank", lang)
+    assert scores.keys() == _max_scores(course, module, lang).keys()
     assert set(scores.values()) == {0}
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_a_partly_wrong_notebook_loses_exactly_that_task(course: Path, module: str) -> None:
-    wrong_test = PARTIAL[module][2]
-    expected = {**_max_scores(course, module), wrong_test: 0}
-    assert _scores(course, module, "partial") == expected
+@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
+def test_a_partly_wrong_notebook_loses_exactly_that_task(
+    course: Path, module: str, lang: str
+) -> None:
+    wrong_test = (PARTIAL_R if lang == "r" else PARTIAL)[module][2]
+    expected = {**_max_scores(course, module, lang), wrong_test: 0}
+    assert _scores(course, module, "partial", lang) == expected
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_release_holds_no_solution_or_hidden_test(course: Path, module: str) -> None:
+@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
+def test_the_release_holds_no_solution_or_hidden_test(course: Path, module: str, lang: str) -> None:
     assert find_leaks(ROOT / "exercises", course / "release" / module) == []
-    text = _notebook(course / "release" / module).read_text()
-    assert "NotImplementedError" in text
+    text = _notebook(course / "release" / module, lang).read_text()
+    # nbgrader's stub for the notebook's language; hubcheck.R makes R's fail() say it plainly.
+    assert ("fail()" if lang == "r" else "NotImplementedError") in text
+    assert (course / "release" / module / "hubcheck.R").is_file()
+
+
+def test_a_passing_r_check_scores_even_when_a_package_writes_to_stderr(course: Path) -> None:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        bare = gradebook.find_submission_notebook("bare", TRAP, "solution").grades[0].score
+        wrapped = gradebook.find_submission_notebook("wrapped", TRAP, "solution").grades[0].score
+    autograded = course / "autograded" / "solution" / TRAP
+    outputs = nbformat.read(autograded / "bare.ipynb", as_version=4).cells[2].outputs
+    # The trap is real: sf's start-up message went to stderr, and the cell scored zero ...
+    assert any(o.output_type == "stream" and o.name == "stderr" for o in outputs)
+    assert bare == 0
+    # ... while the same check inside hubcheck$task() wrote none, and scored.
+    outputs = nbformat.read(autograded / "wrapped.ipynb", as_version=4).cells[2].outputs
+    assert [o.name for o in outputs if o.output_type == "stream"] == ["stdout"]
+    assert "Linking to GEOS" in outputs[0].text
+    assert wrapped == 1
 
 
 def test_nbgrader_validate_passes_every_source_notebook(
     course: Path, practice_hub: HubConfig
 ) -> None:
-    notebooks = [str(_notebook(course / "source" / name)) for name in MODULES]
+    notebooks = [str(_notebook(course / "source" / m, lang)) for m, lang in NOTEBOOKS]
     with grading_environment(practice_hub, course / "validate") as env:
         run = subprocess.run(
             [sys.executable, "-m", "nbgrader", "validate", *notebooks],
@@ -155,18 +255,20 @@ def test_nbgrader_validate_passes_every_source_notebook(
             text=True,
         )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert run.stdout.count("Success! Your notebook passes all the tests.") == len(MODULES)
+    assert run.stdout.count("Success! Your notebook passes all the tests.") == len(NOTEBOOKS)
 
 
 def test_every_graded_cell_has_a_docstring_and_a_snake_case_id() -> None:
-    for name in MODULES:
-        notebook = nbformat.read(_notebook(ROOT / "exercises" / name), as_version=4)
+    for name, lang in NOTEBOOKS:
+        notebook = nbformat.read(_notebook(ROOT / "exercises" / name, lang), as_version=4)
         graded = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
         assert graded, name
+        # What a graded cell checks, in the first line: a docstring, or a comment in R.
+        opener = "# Checks " if lang == "r" else '"""'
         for cell in graded:
             grade_id = cell.metadata["nbgrader"]["grade_id"]
             assert grade_id.replace("_", "").isalnum() and grade_id == grade_id.lower()
-            assert cell.source.startswith('"""'), f"{name}:{grade_id} has no docstring"
+            assert cell.source.startswith(opener), f"{name}:{grade_id} has no docstring"
             assert "### BEGIN HIDDEN TESTS" in cell.source, f"{name}:{grade_id}"
 
 

@@ -51,7 +51,9 @@ def test_every_module_has_its_link_and_a_qr_code_of_it(tmp_path: Path, gcs_hub: 
         for name in assignments(EXERCISES)
         for nb in sorted((EXERCISES / name).glob("*.ipynb"))
     ]
-    assert len(cards) == len(paths) == len(assignments(EXERCISES))
+    # A Python notebook and its R twin per module, both on the sheet.
+    assert len(cards) == len(paths) == 2 * len(assignments(EXERCISES))
+    assert sum(path.endswith("_r.ipynb") for path in paths) == len(assignments(EXERCISES))
     for (title, svg, href), path in zip(cards, paths, strict=True):
         assert href == exercise_link(gcs_hub, path)
         # The code is segno's rendering of exactly this link.
@@ -84,3 +86,4 @@ def test_titles_come_from_the_notebooks(tmp_path: Path) -> None:
     _, out = _sheet(tmp_path)
     titles = [title for title, _, _ in _cards(out.read_text())]
     assert all(titles) and len(set(titles)) == len(titles)
+    assert "Module 1 in R: Log in and out" in titles

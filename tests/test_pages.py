@@ -218,17 +218,19 @@ def test_module_opens_its_exercise_on_this_hub(book: _Book, module: str) -> None
     hub, page = book.hub, book.page(module)
     expected = MODULES[module]
     paths = [path for _, path in page.launches]
-    assert paths == [expected], f"{module}: expected one button for {expected}, found {paths}"
-    href = page.launches[0][0]
-    url = urlsplit(href)
-    assert f"{url.scheme}://{url.netloc}" == hub.url
-    assert url.path == "/hub/user-redirect/git-pull"
-    query = parse_qs(url.query, strict_parsing=True)
-    assert query["repo"] == [hub.content.repo]
-    assert query["branch"] == [hub.content.branch]
-    urlpath = query["urlpath"][0]
-    assert urlpath.endswith(f"/{hub.content.directory}/{expected}")
-    assert (book.result.release / expected).is_file(), f"{expected} is not in the release"
+    # One button for the Python notebook and one for its R twin.
+    twin = expected.removesuffix(".ipynb") + "_r.ipynb"
+    assert paths == [expected, twin], f"{module}: expected buttons for {expected}, {twin}: {paths}"
+    for href, path in page.launches:
+        url = urlsplit(href)
+        assert f"{url.scheme}://{url.netloc}" == hub.url
+        assert url.path == "/hub/user-redirect/git-pull"
+        query = parse_qs(url.query, strict_parsing=True)
+        assert query["repo"] == [hub.content.repo]
+        assert query["branch"] == [hub.content.branch]
+        urlpath = query["urlpath"][0]
+        assert urlpath.endswith(f"/{hub.content.directory}/{path}")
+        assert (book.result.release / path).is_file(), f"{path} is not in the release"
 
 
 @pytest.mark.parametrize("module", MODULES)

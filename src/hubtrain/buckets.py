@@ -41,8 +41,16 @@ def s3_env(endpoint_url: str) -> dict[str, str]:
     `endpoint_url` argument of every `S3FileSystem`. Both are set so either route
     works. Credentials are dummies, and the shared config files point nowhere so
     a developer's own `~/.aws` cannot send requests to a real account.
+
+    GDAL (R's sf and stars, `/vsis3/` paths) does not read `AWS_ENDPOINT_URL`: it
+    takes `AWS_S3_ENDPOINT` as host:port, `AWS_HTTPS=NO` for plain HTTP, and
+    `AWS_VIRTUAL_HOSTING=FALSE` for path-style addresses a local server answers.
     """
+    host = endpoint_url.split("://", 1)[-1].rstrip("/")
     return {
+        "AWS_S3_ENDPOINT": host,
+        "AWS_HTTPS": "NO" if endpoint_url.startswith("http://") else "YES",
+        "AWS_VIRTUAL_HOSTING": "FALSE",
         "AWS_ENDPOINT_URL": endpoint_url,
         "FSSPEC_S3_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": DUMMY_KEY,

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Finding", "Requirement", "add_commands", "check", "load_facts", "requirements"]
+__all__ = [
+    "R_PACKAGES",
+    "Finding",
+    "Requirement",
+    "add_commands",
+    "check",
+    "check_r",
+    "load_facts",
+    "requirements",
+]
 
 STORAGE_PACKAGE = {"s3": "s3fs", "gcs": "gcsfs"}
 STORAGE_SCHEME = {"s3": "s3", "gcs": "gs"}
@@ -48,11 +57,33 @@ print(json.dumps(found))
 """
 
 
+# What the R exercises (`*_r.ipynb`) and their check runtime `hubcheck.R` load.
+R_PACKAGES = {
+    "IRkernel": "runs R notebooks in JupyterLab (the `ir` kernel)",
+    "jsonlite": "hubcheck.R reads the hub facts and records progress",
+    "httr": "the R notebooks call the hub's and the server's REST APIs",
+    "sf": "module 5 in R reads and writes buckets through GDAL",
+    "stars": "module 5 in R reads rasters lazily",
+}
+_KERNELS_PROBE = """
+import json
+try:
+    from jupyter_client.kernelspec import KernelSpecManager
+    specs = KernelSpecManager().get_all_specs()
+except ImportError:
+    specs = {}
+print(json.dumps({n: s["spec"].get("language", "") for n, s in specs.items()}))
+"""
+# system.file() finds an installed package without loading it (no start-up messages).
+_R_PROBE = 'for (p in commandArgs(TRUE)) if (!nzchar(system.file(package = p))) cat(p, "\\n")'
+RSTUDIO_SERVER = ("rserver", "/usr/lib/rstudio-server/bin/rserver")
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One thing the hub must provide: a package, a command or an environment variable."""
 
-    kind: str  # "package", "command" or "env"
+    kind: str  # "package", "command", "env", or "r" (the optional R track)
     name: str
     why: str
     fix: str
@@ -163,6 +194,83 @@ def check(
     return findings
 
 
+def _kernels(python: str) -> dict[str, str]:
+    """The Jupyter kernels `python`'s jupyter_client finds, with their languages."""
+    result = subprocess.run(
+        [python, "-c", _KERNELS_PROBE], capture_output=True, text=True, check=False, cwd="/"
+    )
+    return json.loads(result.stdout) if result.returncode == 0 else {}
+
+
+def check_r(python: str = sys.executable, env: dict[str, str] | None = None) -> list[Finding]:
+    """The R track's needs: an R kernel, the R packages the R notebooks load, RStudio.
+
+    Informational: a hub without R still runs the Python track, so these never
+    change doctor's exit status. RStudio is what its R tasks are about
+    (jupyter-rsession-proxy and RStudio Server in the image).
+    """
+    env = dict(os.environ) if env is None else env
+    path = env.get("PATH", "")
+    findings = []
+    r_kernels = sorted(name for name, lang in _kernels(python).items() if lang.lower() == "r")
+    kernel_need = Requirement(
+        "r",
+        "R kernel",
+        "R notebooks open in JupyterLab with it",
+        "install R and IRkernel in the image (`- r-irkernel` from conda-forge, or "
+        "`IRkernel::installspec(user = FALSE)` after installing it), or use an R image "
+        "such as quay.io/jupyter/r-notebook or a Rocker image",
+    )
+    found = ", ".join(r_kernels)
+    findings.append(Finding(kernel_need, bool(r_kernels), found or "no kernel with language R"))
+    rscript = shutil.which("Rscript", path=path)
+    packages_need = Requirement(
+        "r",
+        "R packages",
+        "; ".join(f"{name}: {why}" for name, why in R_PACKAGES.items()),
+        "add the missing ones to the image (conda-forge names start with r-, e.g. `- r-sf`)",
+    )
+    if rscript is None:
+        findings.append(Finding(packages_need, False, "Rscript is not on PATH: no R here"))
+    else:
+        probe = subprocess.run(
+            [rscript, "--vanilla", "-e", _R_PROBE, *R_PACKAGES],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        missing = probe.stdout.split()
+        if probe.returncode != 0:
+            findings.append(Finding(packages_need, False, f"{rscript} failed to run"))
+        elif missing:
+            findings.append(Finding(packages_need, False, "not installed: " + ", ".join(missing)))
+        else:
+            findings.append(Finding(packages_need, True, ", ".join(R_PACKAGES)))
+    proxy = _installed(python, ["jupyter_rsession_proxy"]).get("jupyter_rsession_proxy")
+    server = next(
+        (
+            p
+            for p in (shutil.which(RSTUDIO_SERVER[0], path=path), RSTUDIO_SERVER[1])
+            if p and Path(p).exists()
+        ),
+        None,
+    )
+    rstudio_need = Requirement(
+        "r",
+        "RStudio",
+        "the R notebooks' RStudio tasks (missing variables, the power button)",
+        "add RStudio Server and jupyter-rsession-proxy to the image (Rocker images "
+        "and many R hub images have both); without them, skip those tasks",
+    )
+    detail = (
+        f"jupyter-rsession-proxy {proxy}, {server}"
+        if proxy and server
+        else ("no jupyter-rsession-proxy" if not proxy else "no RStudio Server (rserver)")
+    )
+    findings.append(Finding(rstudio_need, bool(proxy and server), detail))
+    return findings
+
+
 def load_facts(facts_file: str = "", hub_file: str = "", cwd: Path | None = None) -> dict:
     """The hub facts: from `--facts`, `--hub`, or a release's `hub.json` found nearby.
 
@@ -197,23 +305,38 @@ def load_facts(facts_file: str = "", hub_file: str = "", cwd: Path | None = None
     return facts
 
 
-def report(facts: dict[str, Any], findings: list[Finding]) -> str:
-    """The text doctor prints: one line per check, a fix under each problem."""
-    provider = facts["storage"]["provider"]
-    lines = [f"Checking this server for {facts.get('name', 'the hub')} ({provider} storage)"]
+def _lines(findings: list[Finding]) -> list[str]:
+    labels = {"package": "python package ", "command": "command ", "env": "variable ", "r": ""}
+    lines = []
     for finding in findings:
         need = finding.requirement
-        label = {"package": "python package", "command": "command", "env": "variable"}[need.kind]
         status = "ok     " if finding.ok else "MISSING"
-        lines.append(f"  {status} {label} {need.name}: {finding.detail}")
+        lines.append(f"  {status} {labels[need.kind]}{need.name}: {finding.detail}")
         if not finding.ok:
             lines.append(f"          needed for: {need.why}")
             lines.append(f"          fix: {need.fix}")
-    missing = [f.requirement.name for f in findings if not f.ok]
+    return lines
+
+
+def report(facts: dict[str, Any], findings: list[Finding]) -> str:
+    """The text doctor prints: one line per check, a fix under each problem.
+
+    The optional R track's findings (kind "r") come last, after the verdict they
+    do not change.
+    """
+    provider = facts["storage"]["provider"]
+    main = [f for f in findings if f.requirement.kind != "r"]
+    r_track = [f for f in findings if f.requirement.kind == "r"]
+    lines = [f"Checking this server for {facts.get('name', 'the hub')} ({provider} storage)"]
+    lines += _lines(main)
+    missing = [f.requirement.name for f in main if not f.ok]
     if missing:
         lines.append(f"{len(missing)} problem(s): {', '.join(missing)}")
     else:
-        lines.append(f"All {len(findings)} checks passed: this hub has what the course needs.")
+        lines.append(f"All {len(main)} checks passed: this hub has what the course needs.")
+    if r_track:
+        lines.append("For the R notebooks (optional; a hub without R runs the Python ones):")
+        lines += _lines(r_track)
     return "\n".join(lines)
 
 
@@ -222,11 +345,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         facts = load_facts(args.facts, args.hub)
         findings = check(facts, python=args.python)
+        findings += check_r(python=args.python)
     except (ValueError, RuntimeError) as exc:
         print(f"hubtrain doctor: {exc}", file=sys.stderr)
         return 2
     print(report(facts, findings))
-    return 0 if all(f.ok for f in findings) else 1
+    return 0 if all(f.ok for f in findings if f.requirement.kind != "r") else 1
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 LEARNER_RUNTIME = Path(__file__).parent / "learner" / "hubcheck.py"
+# Its R twin, for the R notebooks (`*_r.ipynb`); it writes the same progress file.
+LEARNER_RUNTIME_R = Path(__file__).parent / "learner" / "hubcheck.R"
 # The course-wide progress page, at the top of the release with its own runtime copy.
 LEARNER_PROGRESS = Path(__file__).parent / "learner" / "progress.ipynb"
 SECRET_MARKERS = (
@@ -120,6 +122,7 @@ def stage_course(hub: HubConfig, exercises: Path, course_dir: Path) -> list[str]
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
         shutil.copy2(LEARNER_RUNTIME, target / "hubcheck.py")
+        shutil.copy2(LEARNER_RUNTIME_R, target / "hubcheck.R")
         write_hub_facts(hub, target)
     (course_dir / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"

@@ -5,7 +5,8 @@ setting at it. Pages then use:
 
 - ``{hub-profiles}``: the hub's profile table, generated from its `profile_list`;
 - ``{exercise-link} 01-login/login.ipynb``: a button that opens that notebook of
-  the student release on the hub through nbgitpuller;
+  the student release on the hub through nbgitpuller, and a second one for its R
+  twin (`login_r.ipynb`) when the release has one;
 - ``{hub-storage-example}``: Python that writes and reads the hub's scratch bucket
   with the provider's fsspec package (s3fs or gcsfs);
 - ``{hub-image-checklist}``: what the hub's image and settings must provide (the
@@ -106,13 +107,19 @@ class ExerciseLink(SphinxDirective):
             )
             return []
         hub_name = facts["hub"]["name"]
-        markup = (
-            f'<p class="hubtrain-launch-wrap"><a class="hubtrain-launch btn btn-primary" '
-            f'href="{html.escape(link)}" data-hubtrain-path="{html.escape(path)}">'
-            f'Open this exercise on <span class="hubtrain-hub-name">{html.escape(hub_name)}</span>'
-            f"</a></p>"
+        # The R twin of a notebook (`login.ipynb` -> `login_r.ipynb`) gets its own button.
+        twin = path.removesuffix(".ipynb") + "_r.ipynb"
+        buttons = [(path, link, "")]
+        if twin in facts["links"]:
+            buttons = [(path, link, " in Python"), (twin, facts["links"][twin], " in R")]
+        markup = "".join(
+            f'<a class="hubtrain-launch btn btn-primary" '
+            f'href="{html.escape(href)}" data-hubtrain-path="{html.escape(target)}">'
+            f"Open this exercise{language} on "
+            f'<span class="hubtrain-hub-name">{html.escape(hub_name)}</span></a> '
+            for target, href, language in buttons
         )
-        return [nodes.raw("", markup, format="html")]
+        return [nodes.raw("", f'<p class="hubtrain-launch-wrap">{markup}</p>', format="html")]
 
 
 def storage_example(provider: str, scratch_env: str) -> str:

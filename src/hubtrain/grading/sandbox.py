@@ -84,7 +84,18 @@ if memory > 0:
 os.execvp(args[0], args)
 """
 
-_ETC = ("passwd", "group", "hosts", "localtime", "nsswitch.conf", "ssl", "ca-certificates")
+# "R" and "alternatives": Debian's R reads /etc/R and finds its BLAS through /etc/alternatives.
+_ETC = (
+    "passwd",
+    "group",
+    "hosts",
+    "localtime",
+    "nsswitch.conf",
+    "ssl",
+    "ca-certificates",
+    "R",
+    "alternatives",
+)
 
 
 @dataclass(frozen=True)

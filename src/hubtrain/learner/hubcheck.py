@@ -295,6 +295,16 @@ def _tasks_of(notebook: Path) -> list[tuple[str, str, str]]:
     return found
 
 
+def _tracks(folder: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """A module's checks per language: the Python notebooks under the folder's name,
+    the R notebooks (`*_r.ipynb`, checked by hubcheck.R) under "<folder> (R)"."""
+    tracks: dict[str, list[tuple[str, str, str]]] = {folder.name: [], f"{folder.name} (R)": []}
+    for notebook in sorted(folder.glob("*.ipynb")):
+        label = f"{folder.name} (R)" if notebook.stem.endswith("_r") else folder.name
+        tracks[label] += _tasks_of(notebook)
+    return tracks
+
+
 def _table(module: str, tasks: list[tuple[str, str, str]], results: dict[str, Any]) -> list[str]:
     kinds = {"task": "graded", "self_check": "self-checked", "question": "question"}
     lines = []
@@ -308,8 +318,8 @@ def _table(module: str, tasks: list[tuple[str, str, str]], results: dict[str, An
 
 def summary() -> None:
     """Print this module's progress: ✓ passed, ✗ not yet, – not tried."""
-    tasks = [t for nb in sorted(HERE.glob("*.ipynb")) for t in _tasks_of(nb)]
     results = {**_read_progress().get(_module(), {}), **_SESSION}
+    tasks = _tracks(HERE)[_module()]
     print("\n".join(_table(_module(), tasks, results)))
     print("✓ passed   ✗ not yet passed   – not tried yet")
 
@@ -320,9 +330,10 @@ def course_summary(root: str | Path = ".") -> None:
     progress = _read_progress()
     blocks = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))):
-        tasks = [t for nb in sorted(folder.glob("*.ipynb")) for t in _tasks_of(nb)]
-        if tasks:
-            blocks.append("\n".join(_table(folder.name, tasks, progress.get(folder.name, {}))))
+        results = progress.get(folder.name, {})
+        for label, tasks in _tracks(folder).items():
+            if tasks:
+                blocks.append("\n".join(_table(label, tasks, results)))
     print("\n\n".join(blocks) or f"No exercise folders found in {root}.")
     print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {_progress_path()})")
 

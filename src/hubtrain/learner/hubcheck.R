@@ -1,0 +1,301 @@
+# Checks for hubtrain's R exercises: plain-sentence feedback instead of tracebacks.
+#
+# The R twin of hubcheck.py. It ships inside the student release next to each R
+# notebook (the learner's hub does not have hubtrain), needs only base R and
+# jsonlite, and records results in the SAME progress file as hubcheck.py
+# (~/.hubtrain/progress.json, or $HUBTRAIN_PROGRESS), so progress.ipynb counts
+# Python and R work alike.
+#
+#   source("hubcheck.R")   # defines one object, `hubcheck`
+#   hubcheck$task("id", "Title", { hubcheck$expect(ok, "message", "hint") })
+#   hubcheck$self_check("id", "Title", function() ...)
+#   hubcheck$question("id", "Title", "prompt", c(a = "...", b = "..."), "b", c(a = "why", ...))
+#
+# nbgrader zeroes a graded cell that writes anything to stderr, and IRkernel
+# sends every message() and warning() there (package start-up messages too). So a
+# passing check never writes to stderr: `task()` turns messages and warnings
+# raised inside it into plain output, and this file loads jsonlite quietly.
+
+hubcheck <- local({
+  GRADING_FLAG <- "HUBTRAIN_GRADING"
+  PROGRESS_ENV <- "HUBTRAIN_PROGRESS"
+  OFF_HUB_HINT <- "Open this notebook on your hub with the course link, then run it again."
+  # The module is the folder the notebook (and this file) sit in, as in hubcheck.py.
+  here <- getwd()
+  session <- list()
+  questions <- list()
+  facts <- NULL
+
+  suppressPackageStartupMessages(requireNamespace("jsonlite", quietly = TRUE))
+
+  failure <- function(message, hint = "") {
+    text <- paste0("\u2717 ", message, if (nzchar(hint)) paste0("\n  Hint: ", hint) else "")
+    structure(
+      class = c("hubcheck_failed", "error", "condition"),
+      list(message = text, call = NULL, plain = message, hint = hint)
+    )
+  }
+
+  grading <- function() identical(Sys.getenv(GRADING_FLAG), "1")
+
+  need_env <- function(name, allow_empty = FALSE) {
+    value <- Sys.getenv(name, unset = NA)
+    if (is.na(value) || (!nzchar(value) && !allow_empty)) {
+      stop(failure(paste0("this check must run on your hub: ", name, " is not set."), OFF_HUB_HINT))
+    }
+    value
+  }
+
+  hub_facts <- function() {
+    if (is.null(facts)) {
+      path <- file.path(here, "hub.json")
+      loaded <- tryCatch(jsonlite::fromJSON(path, simplifyVector = FALSE), error = function(e) NULL)
+      if (is.null(loaded)) {
+        stop(failure(
+          "hub.json is missing or damaged next to this notebook.",
+          "Click the course link again: nbgitpuller restores files you deleted."
+        ))
+      }
+      facts <<- loaded
+    }
+    facts
+  }
+
+  expect <- function(condition, message, hint = "") {
+    # Evaluated here, so a learner's missing variable is reported as such.
+    value <- condition
+    ok <- is.logical(value) && length(value) == 1 && !is.na(value) && value
+    if (!ok) stop(failure(message, hint))
+    invisible(TRUE)
+  }
+
+  # nbgrader's default stub for R solution cells calls fail(); say it plainly.
+  fail <- function(message = "No Answer") {
+    stop(failure(
+      "this task has not been answered yet.",
+      "Replace the fail() line in the cell above with your answer, and run it."
+    ))
+  }
+
+  progress_path <- function() {
+    custom <- Sys.getenv(PROGRESS_ENV)
+    if (nzchar(custom)) custom else file.path(path.expand("~"), ".hubtrain", "progress.json")
+  }
+
+  read_progress <- function() {
+    data <- tryCatch(
+      jsonlite::fromJSON(progress_path(), simplifyVector = FALSE),
+      error = function(e) NULL, warning = function(w) NULL
+    )
+    if (is.list(data) && (length(data) == 0 || !is.null(names(data)))) data else list()
+  }
+
+  record <- function(task_id, title, passed) {
+    entry <- list(title = title, passed = passed, at = format(Sys.time(), "%Y-%m-%dT%H:%M:%S"))
+    session[[task_id]] <<- entry
+    if (grading()) return(invisible()) # grading leaves no trace in the grader's home
+    path <- progress_path()
+    data <- read_progress()
+    module <- basename(here)
+    if (is.null(data[[module]])) data[[module]] <- setNames(list(), character(0))
+    data[[module]][[task_id]] <- entry
+    try(silent = TRUE, {
+      dir.create(dirname(path), recursive = TRUE, showWarnings = FALSE)
+      tmp <- sub("\\.json$", ".tmp", path)
+      writeLines(jsonlite::toJSON(data, auto_unbox = TRUE, pretty = TRUE), tmp, useBytes = TRUE)
+      file.rename(tmp, path)
+    })
+    invisible()
+  }
+
+  plain <- function(err) {
+    if (inherits(err, "hubcheck_failed")) return(err)
+    text <- conditionMessage(err)
+    missing <- regmatches(text, regexec("object '([^']+)' not found", text))[[1]]
+    if (length(missing) == 2) {
+      return(failure(
+        paste0("`", missing[2], "` is not defined yet."),
+        "Write your answer in the cell above and run it (Shift+Enter) before this check."
+      ))
+    }
+    failure(
+      paste0("the check stopped with an error: ", trimws(text), "."),
+      "Run the notebook from the top (Run > Run All Cells); fix the first cell that fails."
+    )
+  }
+
+  # Messages and warnings become plain output: a passing check writes nothing to stderr.
+  quietly <- function(expr) {
+    withCallingHandlers(
+      expr,
+      message = function(m) {
+        cat(conditionMessage(m))
+        invokeRestart("muffleMessage")
+      },
+      warning = function(w) {
+        cat("Note:", conditionMessage(w), "\n")
+        invokeRestart("muffleWarning")
+      }
+    )
+  }
+
+  task <- function(task_id, title, body) {
+    outcome <- tryCatch(
+      {
+        quietly(body)
+        NULL
+      },
+      error = function(e) plain(e)
+    )
+    if (!is.null(outcome)) {
+      record(task_id, title, FALSE)
+      stop(outcome)
+    }
+    record(task_id, title, TRUE)
+    cat("\u2713 ", title, ": passed.\n", sep = "")
+    invisible(TRUE)
+  }
+
+  run_live <- function(task_id, title, check) {
+    outcome <- tryCatch(
+      {
+        quietly(check())
+        NULL
+      },
+      error = function(e) plain(e)
+    )
+    if (!is.null(outcome)) {
+      record(task_id, title, FALSE)
+      return(conditionMessage(outcome))
+    }
+    record(task_id, title, TRUE)
+    paste0("\u2713 ", title, ": passed (checked live on your hub).")
+  }
+
+  self_check <- function(task_id, title, check) {
+    if (grading()) {
+      cat("\u2013 ", title, ": self-checked live on your hub; not graded.\n", sep = "")
+      return(invisible())
+    }
+    cat(run_live(task_id, title, check), "\n(Run this cell again to check again.)\n", sep = "")
+    invisible()
+  }
+
+  question <- function(task_id, title, prompt, options, answer, why) {
+    questions[[task_id]] <<- list(title = title, options = options, answer = answer, why = why)
+    lines <- c(
+      prompt,
+      paste0("  ", names(options), ") ", options),
+      paste0('Answer in a code cell: hubcheck$answer("', task_id, '", "a")  (with your letter)')
+    )
+    cat(lines, sep = "\n")
+    invisible()
+  }
+
+  answer <- function(task_id, choice) {
+    spec <- questions[[task_id]]
+    if (is.null(spec)) {
+      cat("\u2717 There is no question '", task_id, "' yet.\n  Hint: run the cell that asks it first.\n", sep = "")
+      return(invisible())
+    }
+    choice <- sub("\\)$", "", tolower(trimws(as.character(choice))))
+    if (!nzchar(choice)) {
+      cat("\u2013 Put your letter between the quotes, then run this cell again.\n")
+      return(invisible())
+    }
+    if (!choice %in% names(spec$options)) {
+      cat("\u2717 '", choice, "' is not one of the letters ", paste(names(spec$options), collapse = ", "), ".\n", sep = "")
+      return(invisible())
+    }
+    passed <- identical(choice, spec$answer)
+    record(task_id, spec$title, passed)
+    reason <- if (is.null(spec$why[[choice]])) "" else spec$why[[choice]]
+    cat(trimws(paste(if (passed) "\u2713 Right." else "\u2717 Not quite.", reason)), "\n", sep = "")
+    invisible()
+  }
+
+  # A memory size in bytes, read the way JupyterHub reads mem_limit (K, M, G, T are
+  # powers of 1024). A double, not an integer: R's integers stop at 2^31 - 1 bytes.
+  mem_bytes <- function(value) {
+    if (is.numeric(value)) return(as.numeric(value))
+    text <- trimws(as.character(value))
+    units <- c(K = 1024, M = 1024^2, G = 1024^3, T = 1024^4)
+    last <- substring(text, nchar(text))
+    if (last %in% names(units)) {
+      return(as.numeric(substring(text, 1, nchar(text) - 1)) * units[[last]])
+    }
+    as.numeric(text)
+  }
+
+  # The hub's profiles with a memory limit (default choices), smallest first, as a
+  # data frame with slug, name, mem_limit (bytes) and cpu_limit (NA if none).
+  profile_limits <- function() {
+    rows <- list()
+    for (profile in hub_facts()$profile_list) {
+      merged <- profile$kubespawner_override
+      for (option in profile$profile_options) {
+        choices <- option$choices
+        defaults <- vapply(choices, function(c) isTRUE(c$default), logical(1))
+        chosen <- if (any(defaults)) choices[[which(defaults)[1]]] else if (length(choices)) choices[[1]]
+        for (key in names(chosen$kubespawner_override)) merged[[key]] <- chosen$kubespawner_override[[key]]
+      }
+      if (is.null(merged$mem_limit)) next
+      slug <- profile$slug
+      if (is.null(slug) || !nzchar(slug)) {
+        slug <- gsub("^-|-$", "", gsub("[^a-z0-9]+", "-", tolower(profile$display_name)))
+      }
+      rows[[length(rows) + 1]] <- data.frame(
+        slug = slug, name = profile$display_name, mem_limit = mem_bytes(merged$mem_limit),
+        cpu_limit = if (is.null(merged$cpu_limit)) NA_real_ else as.numeric(merged$cpu_limit)
+      )
+    }
+    table <- do.call(rbind, rows)
+    table <- table[order(table$mem_limit), , drop = FALSE]
+    rownames(table) <- NULL
+    table
+  }
+
+  # (kind, id, title) of every check in this folder's R notebooks, in order.
+  tasks_of <- function() {
+    pattern <- '\\b(task|self_check|question)\\(\\s*"([a-z0-9_]+)",\\s*"([^"]+)"'
+    found <- list()
+    for (notebook in sort(Sys.glob(file.path(here, "*_r.ipynb")))) {
+      cells <- tryCatch(jsonlite::fromJSON(notebook, simplifyVector = FALSE)$cells, error = function(e) list())
+      for (cell in cells) {
+        if (!identical(cell$cell_type, "code")) next
+        text <- paste(unlist(cell$source), collapse = "")
+        for (hit in regmatches(text, gregexpr(pattern, text, perl = TRUE))[[1]]) {
+          parts <- regmatches(hit, regexec(pattern, hit, perl = TRUE))[[1]]
+          found[[length(found) + 1]] <- parts[2:4]
+        }
+      }
+    }
+    found
+  }
+
+  # Print this module's R progress: a tick for passed, a cross for not yet, a dash for not tried.
+  summary <- function() {
+    module <- basename(here)
+    results <- utils::modifyList(read_progress()[[module]] %||% list(), session)
+    kinds <- c(task = "graded", self_check = "self-checked", question = "question")
+    tasks <- tasks_of()
+    lines <- vapply(tasks, function(t) {
+      entry <- results[[t[2]]]
+      mark <- if (is.null(entry)) "\u2013" else if (isTRUE(entry$passed)) "\u2713" else "\u2717"
+      paste0("  ", mark, " ", t[3], " (", kinds[[t[1]]], ")")
+    }, character(1))
+    done <- sum(vapply(tasks, function(t) isTRUE(results[[t[2]]]$passed), logical(1)))
+    cat(paste0(module, " (R): ", done, " of ", length(tasks), " done"), lines,
+      "\u2713 passed   \u2717 not yet passed   \u2013 not tried yet",
+      sep = "\n"
+    )
+    invisible()
+  }
+
+  `%||%` <- function(a, b) if (is.null(a)) b else a
+
+  environment()
+})
+
+# nbgrader's stub for an unanswered R cell calls fail(): make it say so plainly.
+fail <- hubcheck$fail

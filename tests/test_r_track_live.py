@@ -1,0 +1,356 @@
+"""The R track on the real practice hub: its R profile, the R exercises' live checks,
+and every R code block of the book.
+
+One practice hub for the module. The learner `ada` logs in with the hub's password,
+starts a server with the R image choice of the `medium` profile (through the hub's
+REST API, as the options form would), pulls the course the way the course link does
+(a clone of the published release into `~/<content directory>`), types the solutions
+in, and follows the tasks' instructions in her home. Notebooks then run cell by cell
+in `ir` kernels that her server starts, over the Jupyter server's websocket: the real
+environment, token, hub API, buckets (moto, with GDAL pointed at it) and cgroup files.
+The book's R tabs run there too; the instructors' out-of-memory demo, meant to fail,
+runs on its own under a memory limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+import requests
+import websocket
+
+from hubtrain.config import HubConfig
+from hubtrain.grading.samples import answered
+from hubtrain.localenv import free_port
+from hubtrain.practice import PracticeHub
+from hubtrain.release import stage_course
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("practice-hub-r")]
+
+ROOT = Path(__file__).resolve().parent.parent
+USER = "ada"
+PASSWORD = "practice-hub-password"
+R_CHOICE = {"profile": "medium", "image": "r"}
+R_NOTEBOOKS = sorted(ROOT.glob("exercises/*/*_r.ipynb"))
+# R tabs in the book: "```r" blocks inside a `:sync: r` tab item.
+BOOK_PAGES = sorted(ROOT.glob("book/**/*.md"))
+
+
+@dataclass
+class Server:
+    url: str  # this learner's server, ending with /
+    token: str
+    home: Path
+    course: Path
+    hub: PracticeHub
+
+
+def _wait(condition: object, what: str, timeout: float = 120) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()  # type: ignore[operator]
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
+        time.sleep(0.3)
+
+
+def _login(hub_url: str) -> str:
+    """Log in through the hub's form, as a browser does; return a new API token."""
+    web = requests.Session()
+    page = web.get(f"{hub_url}/hub/login", timeout=30)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert xsrf, "the login page has no _xsrf field"
+    form = {"username": USER, "password": PASSWORD, "_xsrf": xsrf.group(1)}
+    web.post(f"{hub_url}/hub/login", data=form, timeout=30).raise_for_status()
+    reply = web.post(
+        f"{hub_url}/hub/api/users/{USER}/tokens",
+        json={"note": "r-track test"},
+        headers={"X-XSRFToken": web.cookies.get("_xsrf", path="/hub/") or xsrf.group(1)},
+        timeout=30,
+    )
+    reply.raise_for_status()
+    return reply.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def server(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("r-live")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_CONFIG_DIR", str(base / "jupyter-config"))
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(base / "jupyter-runtime"))
+        port = free_port()
+        with PracticeHub(
+            practice_hub, base / "state", root=ROOT, port=port, password=PASSWORD
+        ) as hub:
+            token = _login(hub.url)
+            api = f"{hub.url}/hub/api/users/{USER}"
+            auth = {"Authorization": f"token {token}"}
+            started = requests.post(f"{api}/server", json=R_CHOICE, headers=auth, timeout=60)
+            assert started.status_code in (201, 202), started.text
+
+            def ready() -> bool:
+                user = requests.get(api, headers=auth, timeout=30).json()
+                return bool((user.get("servers") or {}).get("", {}).get("ready"))
+
+            _wait(ready, "the R server to start")
+            home = base / "state" / "homes" / USER
+            course = home / hub.hub.content.directory
+            content = hub.hub.content
+            subprocess.run(
+                ["git", "clone", "--depth", "1", "--branch", content.branch, content.repo, course],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            # The learner answers every task: the source's solutions typed into the release.
+            staged = base / "staged"
+            stage_course(hub.hub, ROOT / "exercises", staged)
+            for notebook in R_NOTEBOOKS:
+                rel = notebook.relative_to(ROOT / "exercises")
+                release = nbformat.read(course / rel, as_version=4)
+                source = nbformat.read(staged / "source" / rel, as_version=4)
+                nbformat.write(answered(release, source, "correct"), course / rel)
+            # Module 4, task 5: a library folder in home, named in ~/.Renviron.
+            (home / "R" / "library").mkdir(parents=True)
+            (home / ".Renviron").write_text(f"R_LIBS_USER={home}/R/library\n")
+            try:
+                yield Server(f"{hub.url}/user/{USER}/", token, home, course, hub)
+            finally:
+                requests.delete(f"{api}/server", headers=auth, timeout=60)
+
+
+class Kernel:
+    """An `ir` kernel of the learner's server, for one notebook path, driven over websocket."""
+
+    def __init__(self, server: Server, path: str) -> None:
+        self.server = server
+        self.auth = {"Authorization": f"token {server.token}"}
+        body = {"path": path, "type": "notebook", "kernel": {"name": "ir"}}
+        reply = requests.post(server.url + "api/sessions", json=body, headers=self.auth, timeout=60)
+        reply.raise_for_status()
+        self.session = reply.json()
+        kernel = self.session["kernel"]["id"]
+        channels = server.url.replace("http://", "ws://") + f"api/kernels/{kernel}/channels"
+        self.ws = websocket.create_connection(
+            channels, header=[f"Authorization: token {server.token}"], timeout=180
+        )
+        self.session_id = uuid.uuid4().hex
+
+    def run(self, code: str) -> list[dict]:
+        """Run `code`; return its outputs as (kind, text) dicts, in order."""
+        msg_id = uuid.uuid4().hex
+        header = {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "session": self.session_id,
+            "username": USER,
+            "version": "5.3",
+        }
+        content = {"code": code, "silent": False, "store_history": True, "allow_stdin": False}
+        message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+        self.ws.send(json.dumps({**message, "channel": "shell", "buffers": []}))
+        outputs = []
+        while True:
+            reply = json.loads(self.ws.recv())
+            if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, body = reply["msg_type"], reply["content"]
+            if kind == "stream":
+                outputs.append({"kind": body["name"], "text": body["text"]})
+            elif kind in ("display_data", "execute_result"):
+                outputs.append({"kind": kind, "text": body["data"].get("text/plain", "")})
+            elif kind == "error":
+                outputs.append({"kind": "error", "text": "\n".join(body["traceback"])})
+            elif kind == "status" and body["execution_state"] == "idle":
+                return outputs
+
+    def close(self) -> None:
+        self.ws.close()
+        url = self.server.url + f"api/sessions/{self.session['id']}"
+        requests.delete(url, headers=self.auth, timeout=60)
+
+
+def _run_notebook(server: Server, notebook: Path) -> dict[str, str]:
+    """Run a notebook of the course cell by cell; return each cell's output by grade_id."""
+    path = notebook.relative_to(server.home).as_posix()
+    kernel = Kernel(server, path)
+    said = {}
+    try:
+        for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+            if cell.cell_type == "code":
+                outputs = kernel.run(cell.source)
+                key = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index}"
+                said[key] = "".join(o["text"] for o in outputs)
+                said[key + ":stderr"] = "".join(o["text"] for o in outputs if o["kind"] != "stdout")
+    finally:
+        kernel.close()
+    return said
+
+
+@pytest.fixture(scope="module")
+def live(server: Server) -> dict[str, dict[str, str]]:
+    return {
+        nb.parent.name: _run_notebook(server, server.course / nb.parent.name / nb.name)
+        for nb in R_NOTEBOOKS
+    }
+
+
+def test_the_r_profile_starts_a_server_with_the_ir_kernel(server: Server) -> None:
+    auth = {"Authorization": f"token {server.token}"}
+    specs = requests.get(server.url + "api/kernelspecs", headers=auth, timeout=30).json()
+    assert specs["kernelspecs"]["ir"]["spec"]["language"] == "R"
+    kernel = Kernel(server, "probe.ipynb")
+    try:
+        said = kernel.run('cat(Sys.getenv(c("JUPYTER_IMAGE_SPEC", "MEM_LIMIT")), sep = "\\n")')
+    finally:
+        kernel.close()
+    image, memory = said[0]["text"].split()
+    assert image == "quay.io/jupyter/r-notebook:2025-11-10"
+    assert memory == str(4 * 2**30)
+
+
+@pytest.mark.parametrize(
+    ("module", "check", "title"),
+    [
+        ("01-login", "check_user_record", "Your user record from the hub API"),
+        ("02-profiles", "check_enforced_memory", "What the kernel enforces"),
+        ("03-nbgitpuller", "check_course_folder", "Where the course is"),
+        ("04-jupyterlab", "check_library", "R uses your library"),
+    ],
+)
+def test_a_done_r_task_passes_its_live_check_on_the_hub(
+    live: dict, module: str, check: str, title: str
+) -> None:
+    assert live[module][check].startswith(f"✓ {title}: passed (checked live on your hub).")
+
+
+@pytest.mark.parametrize("notebook", R_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_graded_r_task_passes_on_the_hub_without_stderr(live: dict, notebook: Path) -> None:
+    source = nbformat.read(notebook, as_version=4)
+    graded = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded
+    for cell in graded:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        said = live[notebook.parent.name]
+        assert said[grade_id].startswith("✓ "), f"{notebook.name}:{grade_id}: {said[grade_id]}"
+        assert said[grade_id].rstrip().endswith(": passed.")
+        assert said[grade_id + ":stderr"] == "", f"{notebook.name}:{grade_id}"
+
+
+def test_r_progress_lands_in_the_file_the_progress_page_reads(live: dict, server: Server) -> None:
+    progress = json.loads((server.home / ".hubtrain" / "progress.json").read_text())
+    assert progress["01-login"]["r_user_record"]["passed"] is True
+    assert progress["05-cloud-data"]["r_corner"]["passed"] is True
+    # The course's progress page (Python) counts the R tasks under "<module> (R)".
+    kernel_env = {"HOME": str(server.home)}
+    script = "import hubcheck; hubcheck.course_summary()"
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=server.course,
+        env=kernel_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "04-jupyterlab (R): " in shown.stdout, shown.stderr
+    assert "✓ R uses your library (self-checked)" in shown.stdout
+
+
+def _r_blocks(page: Path) -> list[str]:
+    """The ```r blocks inside R tab items (`:sync: r`) of a book page, in order."""
+    blocks, in_r_tab = [], False
+    for chunk in re.split(r"(?m)^(:::\{tab-item\}.*|:::+\s*)$", page.read_text()):
+        if chunk.startswith(":::{tab-item}"):
+            in_r_tab = chunk.strip() == ":::{tab-item} R"
+            continue
+        if in_r_tab:
+            blocks += re.findall(r"(?ms)^```r\n(.*?)^```", chunk)
+    return blocks
+
+
+BOOK_R = [(p, b) for p in BOOK_PAGES if (b := _r_blocks(p))]
+# The instructors' out-of-memory demonstration: meant to die, so it runs on its own.
+OOM_DEMO = "x <- numeric(too_big)"
+
+
+def test_every_r_block_of_the_book_is_run_by_a_test() -> None:
+    """An ```r block outside an R tab is not run on the hub: only the OOM demo may be."""
+    in_tabs = {block for _, blocks in BOOK_R for block in blocks}
+    for page in BOOK_PAGES:
+        for block in re.findall(r"(?ms)^```r\n(.*?)^```", page.read_text()):
+            assert block in in_tabs or OOM_DEMO in block, f"{page.name}: an R block no test runs"
+
+
+def test_the_out_of_memory_demo_asks_for_twice_the_limit(tmp_path: Path) -> None:
+    page = ROOT / "book" / "instructors" / "02-choose-an-environment.md"
+    demo = next(b for b in re.findall(r"(?ms)^```r\n(.*?)^```", page.read_text()) if OOM_DEMO in b)
+    limit = 256 * 2**20
+    # As in a hub's container, the limit covers all the process's memory, R's own included.
+    cap = limit
+    ran = subprocess.run(
+        ["Rscript", "-e", demo],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MEM_LIMIT": str(limit)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)),
+    )
+    assert ran.returncode != 0
+    assert "cannot allocate vector of size 512.0 Mb" in ran.stderr
+
+
+def test_the_book_has_r_tabs_to_run() -> None:
+    assert len(BOOK_R) >= 5
+    assert sum(len(blocks) for _, blocks in BOOK_R) >= 8
+
+
+@pytest.mark.parametrize(("page", "blocks"), BOOK_R, ids=[p.stem for p, _ in BOOK_R])
+def test_every_r_block_of_the_book_runs_on_the_practice_hub(
+    server: Server, page: Path, blocks: list[str]
+) -> None:
+    s3 = server.hub.s3
+    assert s3 is not None
+    # What the examples assume exists: a public bucket (anyone may read it, so unsigned
+    # requests work), and a raster under the learner's scratch prefix.
+    s3.ensure_bucket("some-public-bucket")
+    public = "arn:aws:s3:::some-public-bucket"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [public, f"{public}/*"],
+            }
+        ],
+    }
+    s3.client().put_bucket_policy(Bucket="some-public-bucket", Policy=json.dumps(policy))
+    stations = '{"type": "FeatureCollection", "features": []}'
+    s3.put("some-public-bucket", "some-prefix/stations.geojson", stations.encode())
+    kernel = Kernel(server, f"book-{page.stem}.ipynb")
+    try:
+        kernel.run(
+            "suppressPackageStartupMessages(library(stars)); Sys.setenv("
+            'CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE = "YES"); write_stars(st_as_stars('
+            'matrix(1, 120, 120)), paste0(sub("^s3://", "/vsis3/", '
+            'Sys.getenv("SCRATCH_BUCKET")), "/temperature.tif"))'
+        )
+        for block in blocks:
+            outputs = kernel.run(block)
+            errors = [o["text"] for o in outputs if o["kind"] == "error"]
+            assert not errors, f"{page.name}: this R block fails:\n{block}\n{errors[0][:800]}"
+    finally:
+        kernel.close()

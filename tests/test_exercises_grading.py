@@ -1,11 +1,12 @@
 """The exercises under real nbgrader, in the grading environment, for every module.
 
-One course run covers all five assignments: real `nbgrader generate_assignment`,
+One course run covers every assignment: real `nbgrader generate_assignment`,
 three submissions per assignment (the source with its solutions, the untouched
 release, and a partly wrong notebook), then stock `nbgrader autograde` run through
-`hubtrain grading-env` against a real moto bucket server. Each assignment holds a
-Python notebook and its R twin (`*_r.ipynb`, run by IRkernel), graded in the same
-batch. Assertions are parametrised over the results.
+`hubtrain grading-env` against a real moto bucket server. Each module is two
+assignments of one notebook each: Python (`01-login/login.ipynb`) and its R twin
+(`01-login-r/login_r.ipynb`, run by IRkernel), graded in the same batch. Assertions
+are parametrised over the results.
 
 The same run grades a small extra assignment about nbgrader's stderr rule for R: a
 graded cell that writes anything to stderr scores zero, and loading `sf` prints a
@@ -28,6 +29,7 @@ from hubtrain.config import HubConfig
 from hubtrain.gradingenv import GRADING_USER, grading_environment, hub_env, profile_env
 from hubtrain.release import (
     LEARNER_RUNTIME_R,
+    R_SUFFIX,
     assignments,
     find_leaks,
     nbgrader_env,
@@ -63,13 +65,13 @@ PARTIAL = {
 }
 
 
-# The same kinds of mistake in the R notebooks.
+# The same kinds of mistake in the R assignments.
 PARTIAL_R = {
-    "01-login": ("who_am_i", 'my_username <- "alice"\nmy_server_name <- ""', "test_who_am_i"),
-    "02-profiles": ("fits_in_memory", "fits_in_memory <- TRUE", "test_fits_in_memory"),
+    "01-login-r": ("who_am_i", 'my_username <- "alice"\nmy_server_name <- ""', "test_who_am_i"),
+    "02-profiles-r": ("fits_in_memory", "fits_in_memory <- TRUE", "test_fits_in_memory"),
     # nbgrader's own stub for an unanswered R cell.
-    "03-nbgitpuller": ("later_click", "# YOUR CODE HERE\nfail()", "test_later_click"),
-    "04-jupyterlab": (
+    "03-nbgitpuller-r": ("later_click", "# YOUR CODE HERE\nfail()", "test_later_click"),
+    "04-jupyterlab-r": (
         "kernel_for",
         "kernel_for <- function(sessions, path) {\n"
         "  for (entry in sessions) {\n"
@@ -79,15 +81,15 @@ PARTIAL_R = {
         "}",
         "test_kernel_for",
     ),
-    "05-cloud-data": ("leaked_line", "leaked_line <- 4", "test_leaked_line"),
+    "05-cloud-data-r": ("leaked_line", "leaked_line <- 4", "test_leaked_line"),
 }
-NOTEBOOKS = [(m, lang) for m in MODULES for lang in ("python", "r")]
+NOTEBOOKS = [(m, "r" if m.endswith(R_SUFFIX) else "python") for m in MODULES]
 TRAP = "r-stderr"
 
 
-def _notebook(folder: Path, lang: str = "python") -> Path:
-    """The module's Python notebook, or its R twin (`*_r.ipynb`)."""
-    found = [p for p in sorted(folder.glob("*.ipynb")) if p.stem.endswith("_r") == (lang == "r")]
+def _notebook(folder: Path) -> Path:
+    """The assignment's one notebook."""
+    found = sorted(folder.glob("*.ipynb"))
     assert len(found) == 1, f"{folder}: {found}"
     return found[0]
 
@@ -105,8 +107,7 @@ def _submit(source: Path, target: Path, module: str = "") -> None:
     """Copy an assignment folder; with `module`, put that module's partly wrong answers in."""
     shutil.copytree(source, target)
     if module:
-        _answer(_notebook(target), *PARTIAL[module][:2])
-        _answer(_notebook(target, "r"), *PARTIAL_R[module][:2])
+        _answer(_notebook(target), *{**PARTIAL, **PARTIAL_R}[module][:2])
 
 
 def _trap_notebook(test_source: str) -> nbformat.NotebookNode:
@@ -178,52 +179,52 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
     return course
 
 
-def _name(course: Path, module: str, lang: str) -> str:
-    return _notebook(course / "source" / module, lang).stem
+def _name(course: Path, module: str) -> str:
+    return _notebook(course / "source" / module).stem
 
 
-def _scores(course: Path, module: str, student: str, lang: str = "python") -> dict[str, float]:
-    name = _name(course, module, lang)
+def _scores(course: Path, module: str, student: str) -> dict[str, float]:
+    name = _name(course, module)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_submission_notebook(name, module, student)
         return {grade.name: grade.score for grade in notebook.grades if grade.max_score}
 
 
-def _max_scores(course: Path, module: str, lang: str = "python") -> dict[str, float]:
-    name = _name(course, module, lang)
+def _max_scores(course: Path, module: str) -> dict[str, float]:
+    name = _name(course, module)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_notebook(name, module)
         return {cell.name: cell.max_score for cell in notebook.grade_cells}
 
 
-@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
-def test_the_source_notebook_gets_full_marks(course: Path, module: str, lang: str) -> None:
-    assert _scores(course, module, "solution", lang) == _max_scores(course, module, lang)
+@pytest.mark.parametrize("module", MODULES)
+def test_the_source_notebook_gets_full_marks(course: Path, module: str) -> None:
+    assert _scores(course, module, "solution") == _max_scores(course, module)
 
 
-@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
-def test_the_untouched_release_scores_zero(course: Path, module: str, lang: str) -> None:
-    scores = _scores(course, module, "blank", lang)
-    assert scores.keys() == _max_scores(course, module, lang).keys()
+@pytest.mark.parametrize("module", MODULES)
+def test_the_untouched_release_scores_zero(course: Path, module: str) -> None:
+    scores = _scores(course, module, "blank")
+    assert scores.keys() == _max_scores(course, module).keys()
     assert set(scores.values()) == {0}
 
 
-@pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
-def test_a_partly_wrong_notebook_loses_exactly_that_task(
-    course: Path, module: str, lang: str
-) -> None:
-    wrong_test = (PARTIAL_R if lang == "r" else PARTIAL)[module][2]
-    expected = {**_max_scores(course, module, lang), wrong_test: 0}
-    assert _scores(course, module, "partial", lang) == expected
+@pytest.mark.parametrize("module", MODULES)
+def test_a_partly_wrong_notebook_loses_exactly_that_task(course: Path, module: str) -> None:
+    wrong_test = {**PARTIAL, **PARTIAL_R}[module][2]
+    expected = {**_max_scores(course, module), wrong_test: 0}
+    assert _scores(course, module, "partial") == expected
 
 
 @pytest.mark.parametrize(("module", "lang"), NOTEBOOKS)
 def test_the_release_holds_no_solution_or_hidden_test(course: Path, module: str, lang: str) -> None:
     assert find_leaks(ROOT / "exercises", course / "release" / module) == []
-    text = _notebook(course / "release" / module, lang).read_text()
+    text = _notebook(course / "release" / module).read_text()
     # nbgrader's stub for the notebook's language; hubcheck.R makes R's fail() say it plainly.
     assert ("fail()" if lang == "r" else "NotImplementedError") in text
-    assert (course / "release" / module / "hubcheck.R").is_file()
+    # The check runtime for the assignment's language, and only that one.
+    runtimes = sorted(p.name for p in (course / "release" / module).glob("hubcheck.*"))
+    assert runtimes == ["hubcheck.R" if lang == "r" else "hubcheck.py"]
 
 
 def test_a_passing_r_check_scores_even_when_a_package_writes_to_stderr(course: Path) -> None:
@@ -245,7 +246,7 @@ def test_a_passing_r_check_scores_even_when_a_package_writes_to_stderr(course: P
 def test_nbgrader_validate_passes_every_source_notebook(
     course: Path, practice_hub: HubConfig
 ) -> None:
-    notebooks = [str(_notebook(course / "source" / m, lang)) for m, lang in NOTEBOOKS]
+    notebooks = [str(_notebook(course / "source" / m)) for m in MODULES]
     with grading_environment(practice_hub, course / "validate") as env:
         run = subprocess.run(
             [sys.executable, "-m", "nbgrader", "validate", *notebooks],
@@ -260,7 +261,7 @@ def test_nbgrader_validate_passes_every_source_notebook(
 
 def test_every_graded_cell_has_a_docstring_and_a_snake_case_id() -> None:
     for name, lang in NOTEBOOKS:
-        notebook = nbformat.read(_notebook(ROOT / "exercises" / name, lang), as_version=4)
+        notebook = nbformat.read(_notebook(ROOT / "exercises" / name), as_version=4)
         graded = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
         assert graded, name
         # What a graded cell checks, in the first line: a docstring, or a comment in R.

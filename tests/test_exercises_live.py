@@ -153,7 +153,7 @@ def live(
     )
     return {
         # The Python notebooks; the R ones run on the practice hub (test_r_track_live.py).
-        name: _outputs(next(p for p in (course / name).glob("*.ipynb") if p.stem[-2:] != "_r"), env)
+        name: _outputs(next((course / name).glob("*.ipynb")), env)
         for name in ("02-profiles", "03-nbgitpuller", "04-jupyterlab")
     }
 

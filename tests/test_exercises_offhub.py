@@ -2,8 +2,9 @@
 
 Every check must then say, in a plain sentence, what it needs (no traceback), the
 interactive questions must carry a plain-text form, and the course-wide progress
-notebook must report what the checks recorded. The R notebooks (`*_r.ipynb`, run
-by the real IRkernel) are held to the same rules.
+notebook must report what the checks recorded. The R notebooks (each its own
+assignment, `01-login-r/login_r.ipynb`, run by the real IRkernel) are held to the
+same rules.
 """
 
 from __future__ import annotations
@@ -17,21 +18,28 @@ import pytest
 
 from hubtrain.config import HubConfig
 from hubtrain.localenv import execute_notebook
-from hubtrain.release import LEARNER_PROGRESS, LEARNER_RUNTIME, assignments, stage_course
+from hubtrain.release import (
+    LEARNER_PROGRESS,
+    LEARNER_RUNTIME,
+    R_SUFFIX,
+    assignments,
+    stage_course,
+)
 
 # One worker runs this module's tests, so its module fixture runs once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-offhub")]
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = assignments(ROOT / "exercises")
-# Each module's Python notebook and its R twin, as (module, notebook file name).
+# Every assignment's notebook, as (assignment, notebook file name): each module's
+# Python assignment and its R twin `<module>-r`.
 NOTEBOOKS = [
     (name, path.name)
     for name in MODULES
     for path in sorted((ROOT / "exercises" / name).glob("*.ipynb"))
 ]
-R_NOTEBOOKS = [(m, n) for m, n in NOTEBOOKS if n.endswith("_r.ipynb")]
-PY_NOTEBOOKS = [(m, n) for m, n in NOTEBOOKS if not n.endswith("_r.ipynb")]
+R_NOTEBOOKS = [(m, n) for m, n in NOTEBOOKS if m.endswith(R_SUFFIX)]
+PY_NOTEBOOKS = [(m, n) for m, n in NOTEBOOKS if not m.endswith(R_SUFFIX)]
 WIDGET = "application/vnd.jupyter.widget-view+json"
 HUB_VARIABLES = ("JUPYTERHUB_", "MEM_", "CPU_", "JUPYTER_IMAGE", "HUBTRAIN_", "AWS_", "FSSPEC_")
 
@@ -92,7 +100,7 @@ def test_off_hub_every_check_is_a_plain_sentence(
     off_hub_run: tuple, module: str, name: str
 ) -> None:
     runs, _ = off_hub_run
-    is_r = name.endswith("_r.ipynb")
+    is_r = module.endswith(R_SUFFIX)
     for cell in _checks(runs[module, name]):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         for output in cell.outputs:
@@ -149,9 +157,10 @@ def test_r_questions_print_their_choices_and_take_an_answer(
 def test_each_notebook_ends_with_its_progress(off_hub_run: tuple, module: str, name: str) -> None:
     runs, _ = off_hub_run
     last = runs[module, name].cells[-1]
-    if name.endswith("_r.ipynb"):
+    if module.endswith(R_SUFFIX):
         assert last.source == "hubcheck$summary()"
-        assert _text(last.outputs[0]).startswith(f"{module} (R): ")
+        # The R assignment `01-login-r` is labelled as its module, in R.
+        assert _text(last.outputs[0]).startswith(f"{module.removesuffix(R_SUFFIX)} (R): ")
     else:
         assert last.source == "hubcheck.summary()"
         assert _text(last.outputs[0]).startswith(f"{module}: ")
@@ -159,15 +168,19 @@ def test_each_notebook_ends_with_its_progress(off_hub_run: tuple, module: str, n
 
 def test_the_course_progress_notebook_reports_every_module(off_hub_run: tuple) -> None:
     _, summary = off_hub_run
-    for name in MODULES:
-        assert f"{name}: " in summary
+    for module, _ in PY_NOTEBOOKS:
+        assert f"\n{module}: " in f"\n{summary}"
     # Checks that need no hub pass off-hub too, and are recorded as passed.
     assert "✓ What survives a restart (graded)" in summary
     assert "✗ Your username and server name (graded)" in summary
     assert "– Log out or stop? (question)" in summary
-    # The R notebooks write the same progress file; the page counts them per language.
+    # The R notebooks write the same progress file; the page shows each module once per
+    # language, the R assignment `01-login-r` as "01-login (R)".
     for module, _ in R_NOTEBOOKS:
-        assert f"{module} (R): " in summary
+        assert summary.count(f"{module.removesuffix(R_SUFFIX)} (R): ") == 1
+        assert f"{module}:" not in summary
+    py_login = summary.split("01-login: ", 1)[1].split("\n\n", 1)[0]
+    assert "RStudio" not in py_login
     r_login = summary.split("01-login (R): ", 1)[1].split("\n\n", 1)[0]
     assert "✓ What survives a restart (graded)" in r_login
     assert "✗ Your username and server name (graded)" in r_login

@@ -1,7 +1,8 @@
 """The real exercises: `hubtrain grade` and stock `nbgrader autograde` give identical scores.
 
-Both grade the same submissions (a correct and a partial learner for every
-assignment, Python and R notebooks alike) in the same grading environment
+Both grade the same submissions (a partial learner for every assignment, and two
+correct learners who each did the course in one language only: every Python
+assignment, or every R assignment `<module>-r`) in the same grading environment
 (`hubtrain grading-env`) from copies of one course. nbgrader's own `export` and
 `generate_feedback` then work on our gradebook; stock feedback shows hidden tests
 and ours does not.
@@ -26,9 +27,12 @@ from hubtrain.grading.course import prepare_course
 from hubtrain.grading.execute import Limits
 from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import answered
-from hubtrain.release import nbgrader_env, run_nbgrader
+from hubtrain.release import R_SUFFIX, nbgrader_env, run_nbgrader
 
-STUDENTS = {"full": "correct", "part": "partial"}
+# Who submits what: (kind of answers, kernel language of the notebooks they hand in, or
+# "" for all). An R exercise is its own assignment, so each one-language learner must
+# get full marks out of that language's maximum, with no note about the other language.
+STUDENTS = {"pyonly": ("correct", "python"), "ronly": ("correct", "R"), "part": ("partial", "")}
 
 
 def cell_scores(course: Path) -> dict[tuple[str, str, str, str], float]:
@@ -63,7 +67,10 @@ def test_real_exercises_score_like_stock_nbgrader(
         for name in notebooks:
             release = nbformat.read(course.root / "release" / assignment / f"{name}.ipynb", 4)
             source = nbformat.read(course.root / "source" / assignment / f"{name}.ipynb", 4)
-            for student, kind in STUDENTS.items():
+            language = source.metadata.kernelspec.language
+            for student, (kind, only) in STUDENTS.items():
+                if only and only != language:
+                    continue
                 target = incoming / student / assignment / f"{name}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(answered(release, source, kind), target)
@@ -77,8 +84,12 @@ def test_real_exercises_score_like_stock_nbgrader(
         limits=Limits(),
         say=lambda _: None,
     )
-    assert len(result.rows) == len(STUDENTS) * len(course.assignments)
     assert {r.status for r in result.rows} <= {"graded", "flagged"}
+    by_student = {s: {r.assignment: r for r in result.rows if r.student == s} for s in STUDENTS}
+    assert by_student["part"].keys() == course.assignments.keys()
+    r_assignments = {a for a in course.assignments if a.endswith(R_SUFFIX)} | {TRAP}
+    assert by_student["ronly"].keys() == r_assignments
+    assert by_student["pyonly"].keys() == course.assignments.keys() - r_assignments
 
     shutil.copytree(incoming, stock / "submitted")
     grading = subprocess.run(
@@ -107,11 +118,16 @@ def test_real_exercises_score_like_stock_nbgrader(
     ours, theirs = cell_scores(out / "course"), cell_scores(stock)
     assert ours == theirs
     # sf's start-up message on stderr zeroes the bare R check, not the one in hubcheck$task.
-    assert ours[("full", TRAP, "wrapped", "test")] == 1
-    assert ours[("full", TRAP, "bare", "test")] == 0
-    # Full marks for the correct learner (the trap's bare check is meant to score 0).
-    rows = [r for r in result.rows if r.student == "full" and r.assignment != TRAP]
-    assert sum(r.score for r in rows) == sum(r.max_score for r in rows) > 0
+    assert ours[("ronly", TRAP, "wrapped", "test")] == 1
+    assert ours[("ronly", TRAP, "bare", "test")] == 0
+    # Full marks for each one-language learner, out of their own assignments' maximum, with
+    # nothing flagged about the other language (the trap's bare check is meant to score 0).
+    for student in ("pyonly", "ronly"):
+        for row in by_student[student].values():
+            if row.assignment != TRAP:
+                assert "was not submitted" not in row.reason, row
+                assert (row.status, row.score, row.reason) == ("graded", row.max_score, ""), row
+                assert row.max_score > 0
 
     run_nbgrader(out / "course", "export", "--to=grades-export.csv")
     with (out / "course" / "grades-export.csv").open(newline="") as fh:

@@ -12,7 +12,7 @@ import segno
 from hubtrain.cli import main
 from hubtrain.config import HubConfig, load_hub
 from hubtrain.links import exercise_link
-from hubtrain.release import assignments
+from hubtrain.release import R_SUFFIX, assignments, r_twin
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
@@ -51,9 +51,12 @@ def test_every_module_has_its_link_and_a_qr_code_of_it(tmp_path: Path, gcs_hub: 
         for name in assignments(EXERCISES)
         for nb in sorted((EXERCISES / name).glob("*.ipynb"))
     ]
-    # A Python notebook and its R twin per module, both on the sheet.
-    assert len(cards) == len(paths) == 2 * len(assignments(EXERCISES))
-    assert sum(path.endswith("_r.ipynb") for path in paths) == len(assignments(EXERCISES))
+    # A Python assignment and its R twin `<module>-r` per module, both on the sheet, in
+    # course order: `01-login/login.ipynb`, then `01-login-r/login_r.ipynb`.
+    assert len(cards) == len(paths) == len(assignments(EXERCISES))
+    python = [path for path in paths if not path.split("/")[0].endswith(R_SUFFIX)]
+    assert [path for path in paths if path not in python] == [r_twin(path) for path in python]
+    assert paths.index(r_twin(python[0])) == 1
     for (title, svg, href), path in zip(cards, paths, strict=True):
         assert href == exercise_link(gcs_hub, path)
         # The code is segno's rendering of exactly this link.

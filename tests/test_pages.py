@@ -25,13 +25,23 @@ from hubtrain.sphinx_ext import PROFILE_COLUMNS
 ROOT = Path(__file__).resolve().parent.parent
 HUB_NAMES = ["practice", "example-managed"]
 
-# Each module's chapter (in book/ and book/instructors/) and the notebook its button opens.
+# Each module's chapter (in book/ and book/instructors/) and the notebooks its buttons
+# open: the Python assignment's, then the R assignment's.
 MODULES = {
-    "01-log-in-and-out": "01-login/login.ipynb",
-    "02-choose-an-environment": "02-profiles/profiles.ipynb",
-    "03-get-materials-with-nbgitpuller": "03-nbgitpuller/nbgitpuller.ipynb",
-    "04-navigate-jupyterlab": "04-jupyterlab/jupyterlab.ipynb",
-    "05-files-and-data-in-the-cloud": "05-cloud-data/cloud_data.ipynb",
+    "01-log-in-and-out": ("01-login/login.ipynb", "01-login-r/login_r.ipynb"),
+    "02-choose-an-environment": ("02-profiles/profiles.ipynb", "02-profiles-r/profiles_r.ipynb"),
+    "03-get-materials-with-nbgitpuller": (
+        "03-nbgitpuller/nbgitpuller.ipynb",
+        "03-nbgitpuller-r/nbgitpuller_r.ipynb",
+    ),
+    "04-navigate-jupyterlab": (
+        "04-jupyterlab/jupyterlab.ipynb",
+        "04-jupyterlab-r/jupyterlab_r.ipynb",
+    ),
+    "05-files-and-data-in-the-cloud": (
+        "05-cloud-data/cloud_data.ipynb",
+        "05-cloud-data-r/cloud_data_r.ipynb",
+    ),
 }
 INSTRUCTOR_SECTIONS = (
     "objectives",
@@ -216,11 +226,10 @@ def test_module_has_an_instructor_guide(book: _Book, module: str) -> None:
 @pytest.mark.xdist_group("book")
 def test_module_opens_its_exercise_on_this_hub(book: _Book, module: str) -> None:
     hub, page = book.hub, book.page(module)
-    expected = MODULES[module]
+    expected = list(MODULES[module])
     paths = [path for _, path in page.launches]
-    # One button for the Python notebook and one for its R twin.
-    twin = expected.removesuffix(".ipynb") + "_r.ipynb"
-    assert paths == [expected, twin], f"{module}: expected buttons for {expected}, {twin}: {paths}"
+    # One button for the Python notebook and one for its R twin, its own assignment.
+    assert paths == expected, f"{module}: expected buttons for {expected}: {paths}"
     for href, path in page.launches:
         url = urlsplit(href)
         assert f"{url.scheme}://{url.netloc}" == hub.url

@@ -34,7 +34,7 @@ from hubtrain.config import HubConfig
 from hubtrain.grading.samples import answered
 from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub
-from hubtrain.release import stage_course
+from hubtrain.release import R_SUFFIX, stage_course
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("practice-hub-r")]
 
@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 USER = "ada"
 PASSWORD = "practice-hub-password"
 R_CHOICE = {"profile": "medium", "image": "r"}
-R_NOTEBOOKS = sorted(ROOT.glob("exercises/*/*_r.ipynb"))
+# Each R exercise is its own assignment, `<module>-r`.
+R_NOTEBOOKS = sorted(ROOT.glob(f"exercises/*{R_SUFFIX}/*.ipynb"))
 # R tabs in the book: "```r" blocks inside a `:sync: r` tab item.
 BOOK_PAGES = sorted(ROOT.glob("book/**/*.md"))
 
@@ -224,10 +225,10 @@ def test_the_r_profile_starts_a_server_with_the_ir_kernel(server: Server) -> Non
 @pytest.mark.parametrize(
     ("module", "check", "title"),
     [
-        ("01-login", "check_user_record", "Your user record from the hub API"),
-        ("02-profiles", "check_enforced_memory", "What the kernel enforces"),
-        ("03-nbgitpuller", "check_course_folder", "Where the course is"),
-        ("04-jupyterlab", "check_library", "R uses your library"),
+        ("01-login-r", "check_user_record", "Your user record from the hub API"),
+        ("02-profiles-r", "check_enforced_memory", "What the kernel enforces"),
+        ("03-nbgitpuller-r", "check_course_folder", "Where the course is"),
+        ("04-jupyterlab-r", "check_library", "R uses your library"),
     ],
 )
 def test_a_done_r_task_passes_its_live_check_on_the_hub(
@@ -251,9 +252,10 @@ def test_every_graded_r_task_passes_on_the_hub_without_stderr(live: dict, notebo
 
 def test_r_progress_lands_in_the_file_the_progress_page_reads(live: dict, server: Server) -> None:
     progress = json.loads((server.home / ".hubtrain" / "progress.json").read_text())
-    assert progress["01-login"]["r_user_record"]["passed"] is True
-    assert progress["05-cloud-data"]["r_corner"]["passed"] is True
-    # The course's progress page (Python) counts the R tasks under "<module> (R)".
+    assert progress["01-login-r"]["r_user_record"]["passed"] is True
+    assert progress["05-cloud-data-r"]["r_corner"]["passed"] is True
+    # The course's progress page (Python) shows the R assignment `04-jupyterlab-r` as
+    # "04-jupyterlab (R)".
     kernel_env = {"HOME": str(server.home)}
     script = "import hubcheck; hubcheck.course_summary()"
     shown = subprocess.run(

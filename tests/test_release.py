@@ -10,7 +10,14 @@ import nbformat
 import pytest
 
 from hubtrain.config import HubConfig
-from hubtrain.release import assignments, find_leaks, make_release, secret_lines
+from hubtrain.release import (
+    R_SUFFIX,
+    assignments,
+    find_leaks,
+    make_release,
+    r_twin,
+    secret_lines,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +31,30 @@ def test_every_assignment_is_released_with_its_runtime_and_hub_facts(
     release: Path, root: Path, practice_hub: HubConfig
 ) -> None:
     names = assignments(root / "exercises")
-    assert len(names) == 5
+    assert len(names) == 10  # five modules, each in Python and in R (`<module>-r`)
     for name in names:
         folder = release / name
         assert list(folder.glob("*.ipynb")), f"{name} has no notebook"
-        assert (folder / "hubcheck.py").is_file()
+        # The check runtime for the assignment's language.
+        runtime = "hubcheck.R" if name.endswith(R_SUFFIX) else "hubcheck.py"
+        assert [p.name for p in folder.glob("hubcheck.*")] == [runtime]
         facts = json.loads((folder / "hub.json").read_text())
         assert facts["name"] == practice_hub.name
         assert facts["storage"]["scratch_env"] == practice_hub.storage.scratch_env
     assert ".ipynb_checkpoints" in (release / ".gitignore").read_text()
+
+
+def test_every_r_assignment_is_the_twin_of_a_python_one(root: Path) -> None:
+    """The book's "in R" button finds an R exercise by this naming, nowhere else."""
+    exercises = root / "exercises"
+    notebooks = {
+        f"{name}/{nb.name}"
+        for name in assignments(exercises)
+        for nb in (exercises / name).glob("*.ipynb")
+    }
+    python = {path for path in notebooks if not path.split("/")[0].endswith(R_SUFFIX)}
+    assert r_twin("01-login/login.ipynb") == "01-login-r/login_r.ipynb"
+    assert notebooks - python == {r_twin(path) for path in python}
 
 
 def test_release_contains_no_solution_or_hidden_test(release: Path, root: Path) -> None:

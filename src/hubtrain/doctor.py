@@ -57,7 +57,7 @@ print(json.dumps(found))
 """
 
 
-# What the R exercises (`*_r.ipynb`) and their check runtime `hubcheck.R` load.
+# What the R exercises (the `<module>-r` assignments) and their check runtime `hubcheck.R` load.
 R_PACKAGES = {
     "IRkernel": "runs R notebooks in JupyterLab (the `ir` kernel)",
     "jsonlite": "hubcheck.R reads the hub facts and records progress",

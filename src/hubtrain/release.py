@@ -21,6 +21,7 @@ from hubtrain.config import HubConfig
 from hubtrain.localenv import with_venv_on_path
 
 __all__ = [
+    "R_SUFFIX",
     "SECRET_MARKERS",
     "LeakError",
     "assignments",
@@ -29,13 +30,14 @@ __all__ = [
     "make_release",
     "nbgrader_env",
     "public_lines",
+    "r_twin",
     "run_nbgrader",
     "secret_lines",
     "stage_course",
 ]
 
 LEARNER_RUNTIME = Path(__file__).parent / "learner" / "hubcheck.py"
-# Its R twin, for the R notebooks (`*_r.ipynb`); it writes the same progress file.
+# Its R twin, for the R assignments; it writes the same progress file.
 LEARNER_RUNTIME_R = Path(__file__).parent / "learner" / "hubcheck.R"
 # The course-wide progress page, at the top of the release with its own runtime copy.
 LEARNER_PROGRESS = Path(__file__).parent / "learner" / "progress.ipynb"
@@ -50,6 +52,22 @@ RELEASE_GITIGNORE = ".ipynb_checkpoints/\n__pycache__/\n*.pyc\n"
 
 class LeakError(RuntimeError):
     """A release, book or branch would contain a solution or a hidden test."""
+
+
+# An R exercise is its own nbgrader assignment, so that an assignment's maximum
+# counts one language: `01-login/login.ipynb` has the R twin
+# `01-login-r/login_r.ipynb`. The learner runtimes use the same folder suffix.
+R_SUFFIX = "-r"
+
+
+def r_twin(path: str) -> str:
+    """The release path of the R twin of a Python exercise notebook's release path.
+
+    `01-login/login.ipynb` -> `01-login-r/login_r.ipynb`. The twin need not exist;
+    callers check.
+    """
+    folder, _, name = path.rpartition("/")
+    return f"{folder}{R_SUFFIX}/{name.removesuffix('.ipynb')}_r.ipynb"
 
 
 def assignments(exercises: Path) -> list[str]:
@@ -106,7 +124,8 @@ def public_lines(text: str) -> frozenset[str]:
 def stage_course(hub: HubConfig, exercises: Path, course_dir: Path) -> list[str]:
     """Lay out an nbgrader course folder with `source/<assignment>/` from `exercises/`.
 
-    Each assignment also gets the learner check runtime and the hub facts, so that
+    Each assignment also gets the learner check runtime for its language
+    (`hubcheck.R` in an R assignment, `hubcheck.py` in the others) and the hub facts, so that
     nbgrader copies them into the release and into every autograde run. Returns
     the assignment names.
     """
@@ -121,8 +140,10 @@ def stage_course(hub: HubConfig, exercises: Path, course_dir: Path) -> list[str]
             target,
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
-        shutil.copy2(LEARNER_RUNTIME, target / "hubcheck.py")
-        shutil.copy2(LEARNER_RUNTIME_R, target / "hubcheck.R")
+        if name.endswith(R_SUFFIX):
+            shutil.copy2(LEARNER_RUNTIME_R, target / "hubcheck.R")
+        else:
+            shutil.copy2(LEARNER_RUNTIME, target / "hubcheck.py")
         write_hub_facts(hub, target)
     (course_dir / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"

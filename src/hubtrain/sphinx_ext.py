@@ -6,7 +6,7 @@ setting at it. Pages then use:
 - ``{hub-profiles}``: the hub's profile table, generated from its `profile_list`;
 - ``{exercise-link} 01-login/login.ipynb``: a button that opens that notebook of
   the student release on the hub through nbgitpuller, and a second one for its R
-  twin (`login_r.ipynb`) when the release has one;
+  twin (the R assignment `01-login-r/login_r.ipynb`) when the release has one;
 - ``{hub-storage-example}``: Python that writes and reads the hub's scratch bucket
   with the provider's fsspec package (s3fs or gcsfs);
 - ``{hub-image-checklist}``: what the hub's image and settings must provide (the
@@ -29,6 +29,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from hubtrain.a11y.report import AccessibilityReport
+from hubtrain.release import r_twin
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,8 @@ class ExerciseLink(SphinxDirective):
             )
             return []
         hub_name = facts["hub"]["name"]
-        # The R twin of a notebook (`login.ipynb` -> `login_r.ipynb`) gets its own button.
-        twin = path.removesuffix(".ipynb") + "_r.ipynb"
+        # The R twin (`01-login/login.ipynb` -> `01-login-r/login_r.ipynb`) gets its own button.
+        twin = r_twin(path)
         buttons = [(path, link, "")]
         if twin in facts["links"]:
             buttons = [(path, link, " in Python"), (twin, facts["links"][twin], " in R")]

@@ -255,11 +255,11 @@ hubcheck <- local({
     table
   }
 
-  # (kind, id, title) of every check in this folder's R notebooks, in order.
+  # (kind, id, title) of every check in this folder's notebooks (an R assignment's), in order.
   tasks_of <- function() {
     pattern <- '\\b(task|self_check|question)\\(\\s*"([a-z0-9_]+)",\\s*"([^"]+)"'
     found <- list()
-    for (notebook in sort(Sys.glob(file.path(here, "*_r.ipynb")))) {
+    for (notebook in sort(Sys.glob(file.path(here, "*.ipynb")))) {
       cells <- tryCatch(jsonlite::fromJSON(notebook, simplifyVector = FALSE)$cells, error = function(e) list())
       for (cell in cells) {
         if (!identical(cell$cell_type, "code")) next
@@ -285,7 +285,8 @@ hubcheck <- local({
       paste0("  ", mark, " ", t[3], " (", kinds[[t[1]]], ")")
     }, character(1))
     done <- sum(vapply(tasks, function(t) isTRUE(results[[t[2]]]$passed), logical(1)))
-    cat(paste0(module, " (R): ", done, " of ", length(tasks), " done"), lines,
+    # The R assignment `01-login-r` shows as "01-login (R)", as on the course's progress page.
+    cat(paste0(sub("-r$", "", module), " (R): ", done, " of ", length(tasks), " done"), lines,
       "\u2713 passed   \u2717 not yet passed   \u2013 not tried yet",
       sep = "\n"
     )

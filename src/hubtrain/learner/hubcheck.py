@@ -295,14 +295,15 @@ def _tasks_of(notebook: Path) -> list[tuple[str, str, str]]:
     return found
 
 
-def _tracks(folder: Path) -> dict[str, list[tuple[str, str, str]]]:
-    """A module's checks per language: the Python notebooks under the folder's name,
-    the R notebooks (`*_r.ipynb`, checked by hubcheck.R) under "<folder> (R)"."""
-    tracks: dict[str, list[tuple[str, str, str]]] = {folder.name: [], f"{folder.name} (R)": []}
-    for notebook in sorted(folder.glob("*.ipynb")):
-        label = f"{folder.name} (R)" if notebook.stem.endswith("_r") else folder.name
-        tracks[label] += _tasks_of(notebook)
-    return tracks
+def _label(folder: str) -> str:
+    """How the progress page names a module folder: an R assignment (`01-login-r`,
+    checked by hubcheck.R) shows as "01-login (R)", any other folder by its name."""
+    return f"{folder.removesuffix('-r')} (R)" if folder.endswith("-r") else folder
+
+
+def _tasks_in(folder: Path) -> list[tuple[str, str, str]]:
+    """Every check in a module folder's notebooks, in file order."""
+    return [task for notebook in sorted(folder.glob("*.ipynb")) for task in _tasks_of(notebook)]
 
 
 def _table(module: str, tasks: list[tuple[str, str, str]], results: dict[str, Any]) -> list[str]:
@@ -319,8 +320,7 @@ def _table(module: str, tasks: list[tuple[str, str, str]], results: dict[str, An
 def summary() -> None:
     """Print this module's progress: ✓ passed, ✗ not yet, – not tried."""
     results = {**_read_progress().get(_module(), {}), **_SESSION}
-    tasks = _tracks(HERE)[_module()]
-    print("\n".join(_table(_module(), tasks, results)))
+    print("\n".join(_table(_label(_module()), _tasks_in(HERE), results)))
     print("✓ passed   ✗ not yet passed   – not tried yet")
 
 
@@ -330,10 +330,11 @@ def course_summary(root: str | Path = ".") -> None:
     progress = _read_progress()
     blocks = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))):
-        results = progress.get(folder.name, {})
-        for label, tasks in _tracks(folder).items():
-            if tasks:
-                blocks.append("\n".join(_table(label, tasks, results)))
+        tasks = _tasks_in(folder)
+        if tasks:
+            blocks.append(
+                "\n".join(_table(_label(folder.name), tasks, progress.get(folder.name, {})))
+            )
     print("\n\n".join(blocks) or f"No exercise folders found in {root}.")
     print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {_progress_path()})")
 

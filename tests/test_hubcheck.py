@@ -189,3 +189,7 @@ def test_course_summary_lists_every_module_and_task(
     assert "  – Your user record from the hub API (self-checked)" in out
     for name in ("02-profiles", "03-nbgitpuller", "04-jupyterlab", "05-cloud-data"):
         assert f"{name}: 0 of " in out
+    # Each R assignment (`01-login-r`) once, labelled as its module in R; its tasks are its own.
+    for name in ("01-login", "02-profiles", "03-nbgitpuller", "04-jupyterlab", "05-cloud-data"):
+        assert out.count(f"{name} (R): 0 of ") == 1
+        assert f"{name}-r" not in out

@@ -323,6 +323,9 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         ]
         readable += [Path(p) for p in self.readable_paths]
         readable += [Path("/etc") / n for n in SYSTEM_FILES if (Path("/etc") / n).exists()]
+        # Module 2 reads the memory limit Linux enforces from the cgroup files, as a
+        # learner does in a container on a real hub; they are mounted read-only.
+        readable += [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
         return sandbox.command(home, network=True, binds=tuple(writable), ro_binds=tuple(readable))
 
     # Ports given to this hub's servers that have not stopped. JupyterHub's

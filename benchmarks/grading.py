@@ -66,6 +66,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=2, help="learners per kind (default: 2)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--hub", default=str(ROOT / "hubs" / "practice.yml"))
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="grade without bubblewrap (as stock does)"
+    )
     args = parser.parse_args()
     hub_file = Path(args.hub)
     hub = load_hub(hub_file)
@@ -116,13 +119,13 @@ def main() -> int:
         stock_s = time.monotonic() - start
 
         start = time.monotonic()
-        grade_batch(
+        result = grade_batch(
             hub,
             exercises,
             incoming.parent,
             work / "out",
             workers=args.workers,
-            limits=Limits(),
+            limits=Limits(sandbox=not args.no_sandbox),
             say=lambda _: None,
         )
         ours_s = time.monotonic() - start
@@ -134,6 +137,8 @@ def main() -> int:
             f"{args.workers} workers, {os.cpu_count()} cores"
         )
         print(f"identical scores: {'yes' if same else 'NO'}")
+        sandboxes = sorted({row.sandbox for row in result.rows})
+        print(f"learner code ran in: {', '.join(sandboxes)} (hubtrain grade; stock: no sandbox)")
         print(f"stock nbgrader autograde: {stock_s:7.1f} s  {stock_s / notebooks:5.2f} s/notebook")
         print(f"hubtrain grade:           {ours_s:7.1f} s  {ours_s / notebooks:5.2f} s/notebook")
         print(

@@ -21,7 +21,13 @@ from nbgrader.api import Gradebook
 from hubtrain.cli import main
 from hubtrain.config import HubConfig
 from hubtrain.gradingenv import GRADING_USER, grading_environment, hub_env, profile_env
-from hubtrain.release import assignments, find_leaks, nbgrader_env, stage_course
+from hubtrain.release import (
+    assignments,
+    find_answer_literals,
+    find_leaks,
+    nbgrader_env,
+    stage_course,
+)
 
 # One worker runs this module's tests, so its module fixture runs once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-grading")]
@@ -207,3 +213,21 @@ def test_grading_env_command_returns_the_command_exit_status(
     error = capsys.readouterr().err
     assert "needs a command" in error
     assert "Traceback" not in error
+
+
+def test_no_visible_test_or_question_shows_its_answer(tmp_path: Path) -> None:
+    assert find_answer_literals(ROOT / "exercises") == []
+    # The check itself: a visible test that compares with the literal answer is caught.
+    planted = nbformat.v4.new_notebook()
+    solution = {"solution": True, "grade": False, "locked": False, "grade_id": "spot"}
+    test = {"solution": False, "grade": True, "locked": True, "grade_id": "test_spot"}
+    planted.cells = [
+        nbformat.v4.new_code_cell(
+            "### BEGIN SOLUTION\nleaked_line = 4\n### END SOLUTION",
+            metadata={"nbgrader": solution},
+        ),
+        nbformat.v4.new_code_cell("assert leaked_line == 4", metadata={"nbgrader": test}),
+    ]
+    nbformat.write(planted, tmp_path / "planted.ipynb")
+    [leak] = find_answer_literals(tmp_path)
+    assert "test_spot: shows 4, the answer of leaked_line" in leak

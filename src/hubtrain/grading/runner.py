@@ -317,7 +317,10 @@ def grade_batch(
             _grade(hub, course, todo, journal, out, workers, dask, limits, progress_stream)
         results = [e for e in journal.entries.values() if e["key"] in {s.key for s, _ in todo}]
         if dask and limits.sandbox:
-            sandboxed = all(e["row"].get("sandbox") != SANDBOX_OFF for e in results)
+            # Each worker checked for itself: None when every job was refused.
+            ran = [e["row"].get("sandbox") for e in results]
+            ran = [r for r in ran if r != NOT_RUN]
+            sandboxed = all(r == SANDBOX_ON for r in ran) if ran else None
 
     rows = journal.rows()
     csv_path = out / "grades.csv"

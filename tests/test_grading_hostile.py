@@ -201,6 +201,8 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
         for name, value in SECRETS.items():
             mp.setenv(name, value)
         course = prepare_course(practice_hub, EXERCISES, root / "local" / "course").root
+        # The same course for the Dask batch: nbgrader does not have to make it again.
+        shutil.copytree(course, root / "dask" / "course")
         room.honest, room.hostile = _honest(course), _hostile(course)
         _write_zip(root / "room.zip", {**room.honest, **room.hostile})
 

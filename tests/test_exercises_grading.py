@@ -31,6 +31,7 @@ from hubtrain.release import (
     LEARNER_RUNTIME_R,
     R_SUFFIX,
     assignments,
+    find_answer_literals,
     find_leaks,
     nbgrader_env,
     stage_course,
@@ -310,3 +311,21 @@ def test_grading_env_command_returns_the_command_exit_status(
     error = capsys.readouterr().err
     assert "needs a command" in error
     assert "Traceback" not in error
+
+
+def test_no_visible_test_or_question_shows_its_answer(tmp_path: Path) -> None:
+    assert find_answer_literals(ROOT / "exercises") == []
+    # The check itself: a visible test that compares with the literal answer is caught.
+    planted = nbformat.v4.new_notebook()
+    solution = {"solution": True, "grade": False, "locked": False, "grade_id": "spot"}
+    test = {"solution": False, "grade": True, "locked": True, "grade_id": "test_spot"}
+    planted.cells = [
+        nbformat.v4.new_code_cell(
+            "### BEGIN SOLUTION\nleaked_line = 4\n### END SOLUTION",
+            metadata={"nbgrader": solution},
+        ),
+        nbformat.v4.new_code_cell("assert leaked_line == 4", metadata={"nbgrader": test}),
+    ]
+    nbformat.write(planted, tmp_path / "planted.ipynb")
+    [leak] = find_answer_literals(tmp_path)
+    assert "test_spot: shows 4, the answer of leaked_line" in leak

@@ -146,6 +146,27 @@ def test_a_question_answered_in_plain_text_gives_feedback(
     assert json.loads(off_hub.read_text())["01-login"]["q1"]["passed"] is True
 
 
+def test_a_digest_compares_answers_without_showing_them(
+    hc: ModuleType, off_hub: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    assert hc.digest({"f", "a", "e"}) == hc.digest({"a", "e", "f"}) != hc.digest({"a", "e"})
+    assert hc.digest(4) == hc.digest(4.0) != hc.digest("4")
+
+    class Agreeable:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    assert hc.digest(Agreeable()) not in {hc.digest(4), hc.digest("4"), hc.digest(None)}
+    # A question whose right letter is given as a digest works as with the letter.
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    right = hc.digest(["q2", "b"])
+    hc.question("q2", "Q", "Pick one.", {"a": "this", "b": "that"}, right, {"b": "Yes."})
+    hc.answer("q2", "a")
+    hc.answer("q2", "b")
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
+
+
 def test_memory_sizes_are_read_as_jupyterhub_reads_them(hc: ModuleType) -> None:
     assert hc.mem_bytes("1G") == 2**30
     assert hc.mem_bytes("512M") == 512 * 2**20

@@ -142,4 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m hubtrain.cli`, this file is `__main__`, and the commands
+    # raise `hubtrain.cli.UsageError`, a class of another module object: use that
+    # module's `main`, so their errors are caught and exit with status 2.
+    from hubtrain.cli import main as package_main
+
+    sys.exit(package_main())

@@ -14,9 +14,10 @@ give equal scores.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -28,15 +29,18 @@ from hubtrain.gcsbuckets import bucket_env, local_buckets
 # GRADING_FLAG is set in the grading environment; the learner runtime skips live
 # self-checks there and records no progress.
 from hubtrain.learner.hubcheck import GRADING_FLAG, mem_bytes, profile_overrides
-from hubtrain.release import nbgrader_env
+from hubtrain.localenv import with_venv_on_path
 
 __all__ = [
+    "GRADING_BUCKETS",
     "GRADING_FLAG",
     "GRADING_USER",
     "add_commands",
     "grading_environment",
+    "grading_variables",
     "hub_env",
     "profile_env",
+    "system_env",
 ]
 
 # Everyone is graded as the same user, so answers that depend on the user match.
@@ -44,18 +48,50 @@ GRADING_USER = "learner"
 GRADING_TOKEN = "hubtrain-grading-token"
 SCRATCH_BUCKET = "hubtrain-scratch"
 PERSISTENT_BUCKET = "hubtrain-persistent"
+GRADING_BUCKETS = (SCRATCH_BUCKET, PERSISTENT_BUCKET)
 
-# Variables a hub, KubeSpawner or a cloud account may have put in the grader's own
-# environment; none of them may leak into grading.
-_DROP_PREFIXES = ("JUPYTERHUB_", "JPY_", "AWS_", "FSSPEC_", "GOOGLE_", "GCS")
-_DROP_NAMES = (
-    "MEM_LIMIT",
-    "MEM_GUARANTEE",
-    "CPU_LIMIT",
-    "CPU_GUARANTEE",
-    "JUPYTER_IMAGE",
-    "JUPYTER_IMAGE_SPEC",
+# The only variables taken from the grader's own environment: what Python, Jupyter
+# and nbgrader need to run, and nothing that can hold a secret. Everything else a
+# kernel sees is set here from the hub file (tokens, database URLs and cloud keys in
+# the TA's shell never reach learner code, nor a Dask worker).
+SYSTEM_VARS = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_PATH",
+    "JUPYTER_PLATFORM_DIRS",
+    "IPYTHONDIR",
+    "NBFORMAT_VALIDATOR",
 )
+SYSTEM_PREFIXES = ("LC_", "XDG_")
+
+
+def system_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allow-listed part of `environ` (default `os.environ`), this venv's `bin` on PATH.
+
+    Callers can rely on it holding none of the grader's secrets: only the names in
+    `SYSTEM_VARS` and the locale (`LC_*`) and XDG folders are kept.
+    """
+    environ = os.environ if environ is None else environ
+    kept = {
+        key: value
+        for key, value in environ.items()
+        if key in SYSTEM_VARS or key.startswith(SYSTEM_PREFIXES)
+    }
+    return with_venv_on_path(kept)
 
 
 def profile_env(profile: Profile) -> dict[str, str]:
@@ -98,49 +134,56 @@ def hub_env(hub: HubConfig, user: str = GRADING_USER, server_name: str = "") -> 
     }
 
 
-def _clean(environ: dict[str, str]) -> dict[str, str]:
-    return {
-        key: value
-        for key, value in environ.items()
-        if not key.startswith(_DROP_PREFIXES) and key not in _DROP_NAMES
-    }
+def grading_variables(hub: HubConfig, workdir: Path, scheme: str = "s3") -> dict[str, str]:
+    """The hub's side of the grading environment, without bucket endpoint or system variables.
+
+    The hub's variables for the default profile and the user `learner`,
+    `storage.scratch_env`/`persistent_env` set to `<scheme>://<bucket>/learner`, a dummy
+    `JUPYTERHUB_API_TOKEN` and `HUBTRAIN_GRADING=1`. Travels to grading workers,
+    which add `system_env()` and their own bucket server's `s3_env`.
+
+    `hubtrain grade` gives every submission S3 buckets of its own (`s3://`, also
+    on GCS hubs: the exercises open buckets through fsspec, which picks the
+    filesystem from the address); `hubtrain grading-env` passes the hub's own
+    scheme and serves it with the hub's provider.
+    """
+    env = hub_env(hub)
+    env.update(profile_env(hub.default_profile))
+    if hub.storage.scratch_env:
+        env[hub.storage.scratch_env] = f"{scheme}://{SCRATCH_BUCKET}/{GRADING_USER}"
+    if hub.storage.persistent_env:
+        env[hub.storage.persistent_env] = f"{scheme}://{PERSISTENT_BUCKET}/{GRADING_USER}"
+    # Exercises build request headers from the token; grading makes no requests,
+    # so a fixed, worthless value keeps every learner's result the same.
+    env["JUPYTERHUB_API_TOKEN"] = GRADING_TOKEN
+    env[GRADING_FLAG] = "1"
+    # Kernel connection files and any stray progress stay in `workdir`, away from
+    # the grader's own Jupyter and home directory.
+    env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
+    env["HUBTRAIN_PROGRESS"] = str(workdir / "progress.json")
+    return env
 
 
 @contextmanager
 def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str]]:
-    """A complete environment (based on `os.environ`) for grading exercises of `hub`.
+    """A complete environment for grading exercises of `hub` (for `hubtrain grading-env`).
 
     Starts a local bucket server of the hub's provider (S3 or GCS) with empty
     scratch and persistent buckets for the duration of the `with` block, and
-    yields the variables to run nbgrader (or anything else) with: the hub's
-    variables for the default profile and the user `learner`,
-    `storage.scratch_env`/`persistent_env` set to `s3://<bucket>/learner` (or
-    `gs://...` on a GCS hub), the variables that point s3fs or gcsfs at the local
-    server, a dummy `JUPYTERHUB_API_TOKEN` and `HUBTRAIN_GRADING=1`. The
+    yields the variables to run nbgrader (or anything else) with: `system_env()`
+    (an allow-list of the grader's own variables, never its tokens),
+    `grading_variables()` with `s3://` or `gs://` addresses as on the hub, and the
+    variables that point s3fs or gcsfs at the local server. The
     buckets start empty because the exercises create their own sample data.
     `workdir` receives the kernels' runtime files; it must be writable.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    scheme = hub.storage.scheme
     with local_buckets(hub.storage.provider) as server:
-        server.ensure_bucket(SCRATCH_BUCKET)
-        server.ensure_bucket(PERSISTENT_BUCKET)
-        env = _clean(nbgrader_env())
-        env.update(hub_env(hub))
-        env.update(profile_env(hub.default_profile))
+        for bucket in GRADING_BUCKETS:
+            server.ensure_bucket(bucket)
+        env = system_env()
+        env.update(grading_variables(hub, workdir, scheme=hub.storage.scheme))
         env.update(bucket_env(server))
-        if hub.storage.scratch_env:
-            env[hub.storage.scratch_env] = f"{scheme}://{SCRATCH_BUCKET}/{GRADING_USER}"
-        if hub.storage.persistent_env:
-            env[hub.storage.persistent_env] = f"{scheme}://{PERSISTENT_BUCKET}/{GRADING_USER}"
-        # Exercises build request headers from the token; grading makes no requests,
-        # so a fixed, worthless value keeps every learner's result the same.
-        env["JUPYTERHUB_API_TOKEN"] = GRADING_TOKEN
-        env[GRADING_FLAG] = "1"
-        # Kernel connection files and any stray progress stay in `workdir`, away from
-        # the grader's own Jupyter and home directory.
-        env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
-        env["HUBTRAIN_PROGRESS"] = str(workdir / "progress.json")
         yield env
 
 

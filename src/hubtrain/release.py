@@ -14,8 +14,10 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from hubtrain.config import HubConfig
 from hubtrain.localenv import with_venv_on_path
@@ -25,6 +27,7 @@ __all__ = [
     "SECRET_MARKERS",
     "LeakError",
     "assignments",
+    "find_answer_literals",
     "find_leaks",
     "hub_facts_text",
     "make_release",
@@ -260,6 +263,95 @@ def _plain_text(path: Path, text: str) -> str:
     if path.suffix in (".html", ".htm", ".xml", ".svg"):
         return html.unescape(re.sub(r"<[^>]+>", "", text))
     return text
+
+
+def _literal(node: Any) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+
+
+_NOT_LITERAL = object()
+
+
+def _answers(code: str) -> list[tuple[str, Any]]:
+    """(name, value) for each plain literal a solution assigns (`x = 4`, `s = {"a"}`)."""
+    import ast
+
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], _literal(node.value)
+            if isinstance(target, ast.Name) and value is not _NOT_LITERAL:
+                found.append((target.id, value))
+    return found
+
+
+def _telling(value: Any) -> list[Any]:
+    """The values that would give away an answer: itself, and its distinctive words."""
+    if isinstance(value, bool) or value is None or value in (0, 1, ""):
+        return []
+    told = [value]
+    if isinstance(value, dict | set | list | tuple):
+        items = value.values() if isinstance(value, dict) else value
+        told += [v for v in items if isinstance(v, str) and len(v) >= 3]
+    return told
+
+
+def find_answer_literals(exercises: Path) -> list[str]:
+    """Where a learner-visible test or question shows the answer it checks.
+
+    An answer is a literal a solution assigns (`leaked_line = 4`); a visible test
+    cell (hidden tests removed) that holds that literal, or one of its words, gives
+    it away. A `hubcheck.question` whose answer is a plain letter does too (pass
+    `hubcheck.digest([task_id, letter])`). Returns "file: cell: what" lines.
+    """
+    import ast
+
+    import nbformat  # here, not at the top: every command imports this module
+
+    leaks = []
+    for path in sorted(exercises.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        cells = nbformat.read(path, as_version=4).cells
+        answers = []
+        for cell in cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                answers += _answers(cell.source)
+        for cell in cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type != "code" or meta.get("solution") or not meta.get("locked"):
+                continue
+            hidden = re.compile(r"(?ms)^\s*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\s*$")
+            try:
+                tree = ast.parse(hidden.sub("", cell.source))
+            except SyntaxError:
+                continue
+            where = f"{path}: {meta.get('grade_id', '?')}"
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and ast.unparse(node.func) == "hubcheck.question":
+                    given = node.args[4] if len(node.args) > 4 else None
+                    given = next((k.value for k in node.keywords if k.arg == "answer"), given)
+                    letter = _literal(given) if given is not None else _NOT_LITERAL
+                    if isinstance(letter, str) and len(letter) == 1:
+                        leaks.append(f"{where}: the question's right letter {letter!r} is shown")
+                if not meta.get("grade") or not isinstance(
+                    node, ast.Constant | ast.Set | ast.List | ast.Tuple | ast.Dict
+                ):
+                    continue
+                value = _literal(node)
+                for name, answer in answers:
+                    if any(type(value) is type(t) and value == t for t in _telling(answer)):
+                        leaks.append(f"{where}: shows {value!r}, the answer of {name}")
+    return sorted(set(leaks))
 
 
 def find_leaks(exercises: Path, target: Path, public: frozenset[str] = frozenset()) -> list[str]:

@@ -86,5 +86,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--output-kb", type=int, default=1024, help="output cap per cell (default: %(default)s)"
     )
-    parser.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap")
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run learner code without bubblewrap (recorded in grades.csv); without it, "
+        "grading refuses to run where bubblewrap does not work",
+    )
     parser.set_defaults(func=cmd_grade)

@@ -19,27 +19,24 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import ClearHiddenTests, Execute
 from traitlets import Dict, List, Unicode
 from traitlets.config import Config
 
+from hubtrain.buckets import s3_env
+from hubtrain.grading.ownbuckets import OwnBuckets, mentions_buckets
 from hubtrain.grading.sandbox import find_sandbox, wrapper_command
+from hubtrain.gradingenv import system_env
 
-__all__ = ["ExecJob", "ExecResult", "Limits", "execute_job"]
-
-# Environment variables that point the kernel at a local server it must still
-# reach from inside the sandbox (the grading environment's S3 or GCS stand-in).
-_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "FSSPEC_S3_ENDPOINT_URL", "STORAGE_EMULATOR_HOST")
+__all__ = ["ExecJob", "ExecResult", "Limits", "execute_job", "kernel_environment"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +62,12 @@ class ExecJob:
     assignment: str
     notebooks: dict[str, str]
     files: dict[str, bytes]
+    # The hub's variables only (`gradingenv.grading_variables`): the worker adds its
+    # own allow-listed system variables and its own bucket server's address.
     env: dict[str, str]
     config: Config
     limits: Limits
+    buckets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -77,6 +77,8 @@ class ExecResult:
     notes: list[str] = field(default_factory=list)
     sandboxed: bool = False
     seconds: float = 0.0
+    # Why nothing was run (no working sandbox on this worker), or "".
+    refused: str = ""
 
 
 class GradingKernelManager(AsyncKernelManager):
@@ -155,55 +157,6 @@ class GradingExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def _pump(a: socket.socket, b: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := a.recv(65536):
-            b.sendall(data)
-    for s in (a, b):
-        with contextlib.suppress(OSError):
-            s.shutdown(socket.SHUT_RDWR)
-
-
-@contextlib.contextmanager
-def _bridges(env: dict[str, str], workdir: Path) -> Iterator[dict[int, Path]]:
-    """Unix sockets in `workdir` forwarding to the local servers named in `env`.
-
-    Inside the sandbox there is no network; the launcher listens on the same
-    127.0.0.1 port there and forwards to these sockets, so the kernel uses the
-    unchanged endpoint URL.
-    """
-    ports = set()
-    for name in _ENDPOINT_VARS:
-        url = urlparse(env.get(name, ""))
-        if url.hostname in ("127.0.0.1", "localhost") and url.port:
-            ports.add(url.port)
-    servers, links = [], {}
-    for port in sorted(ports):
-        path = workdir / f".bridge-{port}.sock"
-        server = socket.socket(socket.AF_UNIX)
-        server.bind(str(path))
-        server.listen(64)
-        servers.append(server)
-        links[port] = path
-
-        def serve(server: socket.socket = server, port: int = port) -> None:
-            with contextlib.suppress(OSError):
-                while True:
-                    conn, _ = server.accept()
-                    up = socket.create_connection(("127.0.0.1", port))
-                    for a, b in ((conn, up), (up, conn)):
-                        threading.Thread(target=_pump, args=(a, b), daemon=True).start()
-
-        threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield links
-    finally:
-        for server in servers:
-            with contextlib.suppress(OSError):
-                server.shutdown(socket.SHUT_RDWR)
-            server.close()
-
-
 def _kill_at(executor: GradingExecute, when: float, fired: threading.Event) -> threading.Timer:
     """A last resort: kill the kernel if it ignores the interrupt past the deadline."""
 
@@ -251,6 +204,16 @@ def _run_notebook(
                     *cell.get("outputs", []),
                     _error("KernelDied", "the kernel stopped before this cell finished"),
                 ]
+    except CellTimeoutError:
+        # nbclient gives up when an interrupted kernel does not answer (SIGINT
+        # ignored, or a loop inside C code that never returns to Python).
+        notes.append(
+            f"cell {executor.current + 1} ran past its time limit and could not be "
+            "interrupted; later cells were not run"
+        )
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not cell.get("outputs"):
+                cell.outputs = [_error("NotRun", "not run: an earlier cell could not be stopped")]
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         notes.append(f"the notebook could not be run: {first}")
@@ -270,11 +233,50 @@ def _run_notebook(
     return notes
 
 
+def _without_hidden_tests(text: str) -> str:
+    """The notebook as the learner may see it: hidden-test regions cut out of every cell."""
+    nb = nbformat.reads(text, as_version=4)
+    clear = ClearHiddenTests(enforce_metadata=False)
+    for cell in nb.cells:
+        clear._remove_hidden_test_region(cell)
+    return nbformat.writes(nb)
+
+
+def kernel_environment(
+    job: ExecJob, workdir: Path, home: Path | None, endpoint_url: str
+) -> dict[str, str]:
+    """Everything the kernel's environment holds; nothing else of this process's reaches it."""
+    env = system_env()
+    env.update(job.env)
+    # This job's own folder, also on a Dask worker that is not the grading host.
+    env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
+    env["HUBTRAIN_PROGRESS"] = str(workdir / "progress.json")
+    if endpoint_url:
+        env.update(s3_env(endpoint_url))
+    if home is not None:
+        env["HOME"] = str(home)
+    # As `nbgrader autograde` (converters/autograde.py) sets it around Execute.
+    env["NBGRADER_EXECUTION"] = "autograde"
+    return env
+
+
 def execute_job(job: ExecJob) -> ExecResult:
-    """Run every notebook of `job` in a fresh folder; never raises for learner code."""
+    """Run every notebook of `job` in a fresh folder; never raises for learner code.
+
+    With `limits.sandbox` and no working bubblewrap here, runs nothing and says
+    why in `refused`: learner code never runs unsandboxed unless asked to.
+    """
     start = time.monotonic()
     result = ExecResult(job.key)
-    sandbox, _why = find_sandbox() if job.limits.sandbox else (None, "")
+    sandbox = None
+    if job.limits.sandbox:
+        sandbox, why = find_sandbox()
+        if sandbox is None:
+            result.refused = (
+                f"not graded: no working sandbox on {socket.gethostname()} ({why}); "
+                "install bubblewrap there, or grade with --no-sandbox"
+            )
+            return result
     result.sandboxed = sandbox is not None
     workdir = Path(tempfile.mkdtemp(prefix="hubtrain-grade-"))
     try:
@@ -283,17 +285,27 @@ def execute_job(job: ExecJob) -> ExecResult:
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        env = dict(job.env)
+        home = None
         if sandbox:
             # The grader's home is not inside the sandbox; the kernel gets an empty one.
-            env["HOME"] = str(workdir / "home")
-            (workdir / "home").mkdir()
-        with _bridges(env if sandbox else {}, workdir) as links:
+            home = workdir / "home"
+            home.mkdir()
+        with contextlib.ExitStack() as stack:
+            links: dict[int, Path] = {}
+            endpoint = ""
+            if job.buckets:
+                eager = mentions_buckets(list(job.notebooks.values()), job.env)
+                own = OwnBuckets(workdir, job.buckets, sandbox is not None, eager)
+                stack.enter_context(own)
+                links, endpoint = own.links, own.endpoint_url
+            env = kernel_environment(job, workdir, home, endpoint)
             wrapper = wrapper_command(workdir, job.limits.memory_bytes, links, sandbox)
             for name, text in sorted(job.notebooks.items()):
                 nb = nbformat.reads(text, as_version=4)
+                # The kernel's folder holds the notebook as the learner has it: the
+                # one being run has the hidden tests back and must stay out of reach.
                 (folder / f"{name}.ipynb").parent.mkdir(parents=True, exist_ok=True)
-                (folder / f"{name}.ipynb").write_text(text, encoding="utf-8")
+                (folder / f"{name}.ipynb").write_text(_without_hidden_tests(text), encoding="utf-8")
                 notes = _run_notebook(nb, folder, job, wrapper, env)
                 result.notes += [f"{name}: {n}" if len(job.notebooks) > 1 else n for n in notes]
                 result.notebooks[name] = nbformat.writes(nb)

@@ -3,16 +3,19 @@
 Stock `nbgrader generate_feedback` renders the autograded notebook, whose test
 cells were restored from the gradebook *with* their hidden tests, so a learner
 reads every hidden assert (and, in a failed one, sees it again in the
-traceback). Here each test cell's hidden region is cut out of the source, and
-any output line that repeats a hidden line (tracebacks, messages, prints) is
-dropped before the page is rendered.
+traceback). Here each test cell's hidden region is cut out of the source, any
+output line that repeats a hidden line or one of its strings (tracebacks,
+messages, hints, prints) is dropped, and an error raised by a hidden test says
+only that a hidden test failed.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import re
+import textwrap
 import threading
 from pathlib import Path
 
@@ -28,53 +31,71 @@ __all__ = ["HideHiddenTests", "render_feedback", "with_grades", "write_page"]
 
 # As `hubtrain.release.secret_lines`: shorter lines are not distinctive.
 MIN_SECRET = 12
+# A hidden test's messages and hints are secret down to a few characters.
+MIN_STRING = 4
+HIDDEN_FAILED = "a hidden test failed (its code and message are not shown)"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+def _strings(code: str) -> set[str]:
+    """The string constants in `code` (f-string parts too), or none if it does not parse."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return set(re.findall(r"[\"']([^\"'\n]{4,})[\"']", code))
+    return {
+        node.value.strip()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+
+
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden-test regions from sources and their text from outputs."""
+    """Remove hidden-test regions from sources, and their text and messages from outputs.
+
+    An output line that quotes a hidden line, or holds one of the hidden region's
+    string constants (an assert's message, a check's sentence or hint), is
+    dropped; an error that shows any of them becomes "a hidden test failed".
+    """
 
     def preprocess_cell(
         self, cell: NotebookNode, resources: dict, cell_index: int
     ) -> tuple[NotebookNode, dict]:
         clear = ClearHiddenTests(parent=self, enforce_metadata=False)
         begin, end = clear.begin_test_delimeter, clear.end_test_delimeter
-        hidden, visible, inside = [], set(), False
+        hidden, visible, inside = [], [], False
         for line in cell.source.splitlines():
             if begin in line:
                 inside = True
             elif end in line:
                 inside = False
-            elif inside:
-                hidden.append(line.strip())
             else:
-                visible.add(line.strip())
-        # Short lines (`)`, `else:`) are everywhere and say nothing; lines that are
+                (hidden if inside else visible).append(line)
+        seen = {line.strip() for line in visible} | _strings("\n".join(visible))
+        # Short lines (`)`, `else:`) and strings are everywhere and say nothing; those
         # also in the visible part of the cell are no secret.
-        hidden = [h for h in hidden if len(h) >= MIN_SECRET and h not in visible]
+        secrets = [h.strip() for h in hidden if len(h.strip()) >= MIN_SECRET]
+        secrets += _strings("\n".join(hidden))
+        secrets = [h for h in secrets if len(h) >= MIN_STRING and h not in seen]
         if not clear._remove_hidden_test_region(cell) or cell.cell_type != "code":
             return cell, resources
         # Tracebacks quote the lines around the failing one, markers included.
-        hidden += [begin, end]
+        secrets += [begin, end]
 
-        def scrub(text: str) -> str:
-            kept = [
-                line
-                for line in text.split("\n")
-                if not any(h in _ANSI.sub("", line) for h in hidden)
-            ]
-            return "\n".join(kept)
+        def shows(text: str) -> bool:
+            plain = _ANSI.sub("", text)
+            return any(h in plain for h in secrets)
 
         for out in cell.get("outputs", []):
             if out.output_type == "error":
-                out.traceback = [scrub(t) for t in out.traceback if scrub(t).strip()]
-                if any(h in out.evalue for h in hidden):
-                    out.evalue = "(the message of a hidden test is not shown)"
+                if shows(out.evalue) or any(shows(t) for t in out.traceback):
+                    out.evalue = HIDDEN_FAILED
+                    out.traceback = [f"{out.ename}: {HIDDEN_FAILED}"]
             elif out.output_type == "stream":
-                out.text = scrub(out.text)
+                out.text = "\n".join(line for line in out.text.split("\n") if not shows(line))
             elif "data" in out:
                 for key in list(out.data):
-                    if isinstance(out.data[key], str) and any(h in out.data[key] for h in hidden):
+                    if isinstance(out.data[key], str) and shows(out.data[key]):
                         del out.data[key]
         return cell, resources
 

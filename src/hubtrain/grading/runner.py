@@ -54,12 +54,21 @@ CSV_FIELDS = (
     "needs_manual_grade",
     "reason",
     "feedback",
+    "sandbox",
 )
+# The `sandbox` column: how the submission's learner code ran.
+SANDBOX_ON = "bubblewrap"
+SANDBOX_OFF = "off (--no-sandbox)"
+NOT_RUN = "not run"
 
 
 @dataclass
 class Row:
-    """One line of grades.csv. `status`: graded, flagged (graded, but read `reason`) or failed."""
+    """One line of grades.csv. `status`: graded, flagged (graded, but read `reason`) or failed.
+
+    `sandbox` says how its learner code ran: `bubblewrap`, `off (--no-sandbox)`
+    or `not run`.
+    """
 
     student: str
     assignment: str
@@ -69,6 +78,7 @@ class Row:
     needs_manual_grade: bool
     reason: str
     feedback: str
+    sandbox: str = NOT_RUN
 
 
 @dataclass
@@ -233,7 +243,7 @@ class Progress:
 
 
 def _submission_row(
-    course: Course, sub: Submission, status: str, reason: str, feedback: str
+    course: Course, sub: Submission, status: str, reason: str, feedback: str, sandbox: str
 ) -> Row:
     with Gradebook(course.db_url) as gb:
         submitted = gb.find_submission(sub.assignment, sub.student)
@@ -246,6 +256,7 @@ def _submission_row(
             bool(submitted.needs_manual_grade),
             reason,
             feedback,
+            sandbox,
         )
 
 
@@ -269,8 +280,6 @@ def grade_batch(
     Bad submissions become rows with status `failed` or `flagged`; they never
     stop the batch. Raises ValueError for a problem with the arguments.
     """
-    from hubtrain.gradingenv import grading_environment
-
     start = time.monotonic()
     limits = limits or Limits()
     out = out.resolve()
@@ -291,37 +300,27 @@ def grade_batch(
     sandboxed: bool | None = None
     note = ""
     if todo:
-        if limits.sandbox and not dask:
-            sandbox, why = find_sandbox()
-            sandboxed = sandbox is not None
-            if not sandbox:
-                note = (
-                    f"grading runs UNSANDBOXED: {why}; learner code can read this machine's files"
-                )
-        elif not limits.sandbox:
+        if not limits.sandbox:
             sandboxed, note = False, "grading runs UNSANDBOXED (--no-sandbox)"
-        if note:
             say(f"hubtrain: warning: {note}")
+        elif not dask:
+            # Fail closed: learner code runs unsandboxed only when asked to. Dask
+            # workers check for themselves and refuse each job the same way.
+            sandbox, why = find_sandbox()
+            if sandbox is None:
+                raise ValueError(
+                    f"no working sandbox: {why}; install bubblewrap, or pass --no-sandbox "
+                    "to run learner code with this machine's files in reach"
+                )
+            sandboxed = True
         with shared_engine():
-            _grade(
-                hub,
-                course,
-                todo,
-                journal,
-                out,
-                workers,
-                dask,
-                limits,
-                progress_stream,
-                grading_environment,
-            )
+            _grade(hub, course, todo, journal, out, workers, dask, limits, progress_stream)
         results = [e for e in journal.entries.values() if e["key"] in {s.key for s, _ in todo}]
-        if dask and results and limits.sandbox:
-            # Whether bwrap works is known only on the workers, so it is said afterwards.
-            sandboxed = all(e.get("sandboxed", True) for e in results)
-            if not sandboxed:
-                note = "grading ran UNSANDBOXED on the Dask workers: bwrap did not work there"
-                say(f"hubtrain: warning: {note}")
+        if dask and limits.sandbox:
+            # Each worker checked for itself: None when every job was refused.
+            ran = [e["row"].get("sandbox") for e in results]
+            ran = [r for r in ran if r != NOT_RUN]
+            sandboxed = all(r == SANDBOX_ON for r in ran) if ran else None
 
     rows = journal.rows()
     csv_path = out / "grades.csv"
@@ -368,7 +367,7 @@ class _Task:
     notes: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
     waiting: int = 0
-    sandboxed: bool = True
+    sandbox: str = NOT_RUN
 
 
 def _grade(
@@ -381,83 +380,91 @@ def _grade(
     dask: str,
     limits: Limits,
     progress_stream: TextIO,
-    grading_environment: Any,
 ) -> None:
+    from hubtrain.gradingenv import GRADING_BUCKETS, grading_variables
+
     progress = Progress(len(todo), progress_stream)
 
-    def finish(
-        opened: Opened, fp: str, status: str, reason: str, pages: str, sandboxed: bool
-    ) -> None:
-        row = _submission_row(course, opened.submission, status, reason, pages)
-        journal.add(opened.submission.key, fp, row, sandboxed)
+    def finish(opened: Opened, fp: str, status: str, reason: str, pages: str, sandbox: str) -> None:
+        row = _submission_row(course, opened.submission, status, reason, pages, sandbox)
+        journal.add(opened.submission.key, fp, row, sandbox == SANDBOX_ON)
         progress.step(status)
 
-    def fail(opened: Opened, fp: str, reason: str, sandboxed: bool = True) -> None:
+    def fail(opened: Opened, fp: str, reason: str, sandbox: str = NOT_RUN) -> None:
         _zero_all(course, opened.submission)
-        finish(opened, fp, "failed", reason, "", sandboxed)
+        finish(opened, fp, "failed", reason, "", sandbox)
 
     def complete(task: _Task) -> None:
         problems = task.opened.notes + task.notes
         status = "flagged" if problems else "graded"
         pages = " ".join(sorted(task.pages))
-        finish(task.opened, task.fingerprint, status, "; ".join(problems), pages, task.sandboxed)
+        finish(task.opened, task.fingerprint, status, "; ".join(problems), pages, task.sandbox)
 
-    with grading_environment(hub, out / ".grading-env") as env:
-        pool: _LocalPool | _DaskPool = (
-            _DaskPool(dask) if dask else _LocalPool(workers or os.cpu_count() or 1)
-        )
-        # future -> (task, notebook name or "" for the execution, call, tries)
-        running: dict[Any, tuple[_Task, str, tuple, int]] = {}
+    # Only the hub's variables travel to the workers; each adds its own allow-listed
+    # system variables and starts a bucket server for each submission.
+    env = grading_variables(hub, out / ".grading-env")
+    pool: _LocalPool | _DaskPool = (
+        _DaskPool(dask) if dask else _LocalPool(workers or os.cpu_count() or 1)
+    )
+    # future -> (task, notebook name or "" for the execution, call, tries)
+    running: dict[Any, tuple[_Task, str, tuple, int]] = {}
 
-        def submit(task: _Task, name: str, call: tuple, tries: int = 0) -> None:
-            running[pool.submit(*call)] = (task, name, call, tries)
+    def submit(task: _Task, name: str, call: tuple, tries: int = 0) -> None:
+        running[pool.submit(*call)] = (task, name, call, tries)
 
-        try:
-            queue = list(todo)
-            active: set[int] = set()
-            while queue or running:
-                while queue and len(active) < 2 * pool.workers:
-                    sub, fp = queue.pop(0)
-                    try:
-                        opened = open_submission(sub, course)
-                        if opened.failed:
-                            finish(opened, fp, "failed", opened.failed, "", True)
-                            continue
-                        ready = sanitize(opened, course)
-                    except Exception as exc:
-                        fail(Opened(sub), fp, f"could not be prepared: {_first_line(exc)}")
+    try:
+        queue = list(todo)
+        active: set[int] = set()
+        while queue or running:
+            while queue and len(active) < 2 * pool.workers:
+                sub, fp = queue.pop(0)
+                try:
+                    opened = open_submission(sub, course)
+                    if opened.failed:
+                        finish(opened, fp, "failed", opened.failed, "", NOT_RUN)
                         continue
-                    job = ExecJob(
-                        sub.key, sub.assignment, ready, opened.files, env, course.config, limits
-                    )
-                    task = _Task(opened, fp, job)
-                    active.add(id(task))
-                    submit(task, "", (execute_job, job))
-                for future in pool.wait(list(running)) if running else []:
-                    task, name, call, tries = running.pop(future)
-                    try:
-                        value = pool.result(future)
-                    except Retry:
-                        if tries < 2:
-                            submit(task, name, call, tries + 1)
-                            continue
-                        value = RuntimeError("a grading worker died three times while running it")
-                    except Exception as exc:
-                        value = exc
-                    if name:
-                        _page_done(task, name, value, out)
-                    else:
-                        _executed(task, value, course, submit, fail)
-                    if task.waiting == 0 and id(task) in active:
-                        active.discard(id(task))
-                        # A submission that failed on the way already has its row.
-                        if not journal.done(task.job.key, task.fingerprint):
-                            complete(task)
-        except BaseException:
-            # Ctrl-C or an error of ours: do not wait for kernels still running.
-            pool.close(wait=False)
-            raise
-        pool.close()
+                    ready = sanitize(opened, course)
+                except Exception as exc:
+                    fail(Opened(sub), fp, f"could not be prepared: {_first_line(exc)}")
+                    continue
+                job = ExecJob(
+                    sub.key,
+                    sub.assignment,
+                    ready,
+                    opened.files,
+                    env,
+                    course.config,
+                    limits,
+                    GRADING_BUCKETS,
+                )
+                task = _Task(opened, fp, job)
+                active.add(id(task))
+                submit(task, "", (execute_job, job))
+            for future in pool.wait(list(running)) if running else []:
+                task, name, call, tries = running.pop(future)
+                try:
+                    value = pool.result(future)
+                except Retry:
+                    if tries < 2:
+                        submit(task, name, call, tries + 1)
+                        continue
+                    value = RuntimeError("a grading worker died three times while running it")
+                except Exception as exc:
+                    value = exc
+                if name:
+                    _page_done(task, name, value, out)
+                else:
+                    _executed(task, value, course, submit, fail)
+                if task.waiting == 0 and id(task) in active:
+                    active.discard(id(task))
+                    # A submission that failed on the way already has its row.
+                    if not journal.done(task.job.key, task.fingerprint):
+                        complete(task)
+    except BaseException:
+        # Ctrl-C or an error of ours: do not wait for kernels still running.
+        pool.close(wait=False)
+        raise
+    pool.close()
 
 
 def _zero_all(course: Course, sub: Submission) -> None:
@@ -484,7 +491,10 @@ def _executed(
     if isinstance(value, BaseException):
         fail(opened, task.fingerprint, f"the grading worker failed: {_first_line(value)}")
         return
-    task.sandboxed = value.sandboxed
+    if value.refused:
+        fail(opened, task.fingerprint, value.refused)
+        return
+    task.sandbox = SANDBOX_ON if value.sandboxed else SANDBOX_OFF
     try:
         graded, notes = record(opened, value.notebooks, course)
         calls = {
@@ -496,9 +506,7 @@ def _executed(
             for name, nb in sorted(graded.items())
         }
     except Exception as exc:
-        fail(
-            opened, task.fingerprint, f"could not be recorded: {_first_line(exc)}", value.sandboxed
-        )
+        fail(opened, task.fingerprint, f"could not be recorded: {_first_line(exc)}", task.sandbox)
         return
     task.notes += value.notes + notes
     for name, call in calls.items():

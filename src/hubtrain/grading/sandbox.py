@@ -1,7 +1,8 @@
 """Where a learner's kernel runs: inside bubblewrap when it works here, with limits either way.
 
 The kernel is started through a tiny launcher (standard library only, written
-next to the kernel's sockets) that sets the memory cap with `resource.setrlimit`,
+next to the kernel's sockets) that sets the memory cap with `resource.setrlimit`
+(RLIMIT_DATA: memory really used, see the launcher),
 asks Linux to kill it when its parent (the grading worker) dies, forwards the
 local bucket server into the sandbox when there is one, and then becomes the
 kernel. With bubblewrap the kernel sees a read-only Python, its own copy of the
@@ -80,7 +81,15 @@ if bridges:
 # bwrap's init (pid 1), which ipykernel knows never to poll.
 os.environ["JPY_PARENT_PID"] = str(os.getppid())
 if memory > 0:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # RLIMIT_DATA counts the private writable memory a process maps (heap, numpy
+    # arrays), not address space merely reserved: glibc reserves 64 MiB per thread
+    # arena (up to 8 per core) and each thread a stack, so on a many-core grader an
+    # honest numpy notebook reserves gigabytes it never uses, and an RLIMIT_AS of
+    # the same size would fail it. RLIMIT_AS stays as a looser backstop for shared
+    # anonymous mappings, which RLIMIT_DATA does not count.
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    backstop = memory * 8
+    resource.setrlimit(resource.RLIMIT_AS, (backstop, backstop))
 os.execvp(args[0], args)
 """
 

@@ -189,8 +189,15 @@ def open_submission(sub: Submission, course: Course) -> Opened:
         files["timestamp.txt"] = (sub.timestamp + "\n").encode()
     source = course.root / "source" / sub.assignment
     ignore = list(course.config.CourseDirectory.get("ignore", CourseDirectory().ignore))
+    # Autograde.exclude_overwriting: files the learner may change and submit.
+    keep = set(
+        course.config.get("Autograde", {}).get("exclude_overwriting", {}).get(sub.assignment, [])
+    )
     for found in sorted(find_all_files(str(source), [*ignore, "*.ipynb"])):
-        files[Path(found).relative_to(source).as_posix()] = Path(found).read_bytes()
+        rel = Path(found).relative_to(source).as_posix()
+        if rel in keep or str(Path(found).relative_to(source)) in keep:
+            continue
+        files[rel] = Path(found).read_bytes()
     for rel, data in files.items():
         (autograded / rel).parent.mkdir(parents=True, exist_ok=True)
         (autograded / rel).write_bytes(data)

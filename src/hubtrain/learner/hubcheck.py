@@ -18,6 +18,7 @@ Three kinds of check, all recorded in one progress file for the whole course:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -33,6 +34,7 @@ __all__ = [
     "CheckFailed",
     "answer",
     "course_summary",
+    "digest",
     "expect",
     "grading",
     "hub_facts",
@@ -342,6 +344,34 @@ def course_summary(root: str | Path = ".") -> None:
 # --- graded checks ---------------------------------------------------------
 
 
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, set | frozenset):
+        return sorted((_plain_value(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_plain_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain_value(v) for k, v in value.items()}
+    if isinstance(value, int | float | str):
+        return value
+    # Anything else (an object that claims to equal everything) matches nothing.
+    return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+
+def digest(value: Any) -> str:
+    """A fingerprint of `value`, so a visible check can compare an answer without showing it.
+
+    Values that `==` treats as equal answers give equal digests (4 and 4.0; a set
+    whatever its order; a tuple and a list); strings, numbers and containers of
+    them only: any other object gets a digest no answer has.
+    """
+    text = json.dumps(_plain_value(value), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def expect(condition: object, message: str, hint: str = "") -> None:
     """Fail with `message` (one sentence) and `hint` unless `condition` is true."""
     if not condition:
@@ -480,7 +510,8 @@ _QUESTIONS: dict[str, dict[str, Any]] = {}
 def _feedback(task_id: str, choice: str) -> str:
     spec = _QUESTIONS[task_id]
     why = spec["why"].get(choice, "")
-    passed = choice == spec["answer"]
+    # `answer` is the letter, or (so the release does not show it) digest([task_id, letter]).
+    passed = spec["answer"] in (choice, digest([task_id, choice]))
     _record(task_id, spec["title"], passed)
     if passed:
         return f"✓ Right. {why}".rstrip()
@@ -497,7 +528,8 @@ def question(
 ) -> None:
     """Ask a multiple-choice question with immediate feedback.
 
-    `options` maps letters to answers, `answer` is the right letter and `why`
+    `options` maps letters to answers, `answer` is the right letter, or better
+    `digest([task_id, letter])` so that the notebook does not show it, and `why`
     explains each letter. Where widgets cannot render, the question is printed
     as text and answered with `hubcheck.answer(task_id, letter)`.
     """

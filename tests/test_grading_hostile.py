@@ -1,0 +1,437 @@
+"""`hubtrain grade` against a hostile room, graded in one batch with honest learners.
+
+Hostile learners print the environment, read every notebook they can reach,
+wipe and reset the bucket server, ignore SIGINT, get stuck in C code, and
+re-submit an edited notebook of the same size. The grader's shell holds secrets
+(a GitHub token, a password, a database URL). Honest learners must score exactly
+as stock `nbgrader autograde` scores them, in parallel and in one Dask worker
+process; no secret and no hidden test may appear in anything written.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.notebooknode import NotebookNode
+from test_grading import hidden_lines, page_text, read_csv
+from test_grading_roundtrip import cell_scores
+
+from hubtrain.config import HubConfig
+from hubtrain.grading.course import prepare_course
+from hubtrain.grading.execute import Limits
+from hubtrain.grading.runner import SANDBOX_ON, BatchResult, grade_batch
+from hubtrain.grading.samples import answered
+from hubtrain.release import nbgrader_env
+
+EXERCISES = Path(__file__).parent / "files" / "grading" / "exercises"
+LIMITS = Limits(cell_seconds=5, notebook_seconds=60)
+SECRETS = {
+    "GITHUB_TOKEN": "ghp_hostileRoomToken0123456789abcdef",
+    "HUBTRAIN_PASSWORD": "pw-hostile-room-5678",
+    "DATABASE_URL": "postgres://ta:hunter2-db-secret@db.example/grades",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-of-the-ta-9876",
+}
+# The hidden tests' own messages, which a failed hidden test raises.
+HIDDEN_MESSAGES = ("hidden-answer-check", "hidden-square-check", "hidden-bucket-check")
+
+# Cells a hostile learner adds after its answers (any cell may hold any code).
+PRINT_ENV = """
+import os
+print(dict(os.environ))
+for pid in ("self", "1", str(os.getppid())):
+    try:
+        print(open(f"/proc/{pid}/environ", "rb").read())
+    except OSError as exc:
+        print(pid, exc)
+"""
+READ_NOTEBOOKS = """
+import os, sys
+skip = {"/proc", "/sys", "/dev", "/usr", sys.prefix, sys.base_prefix}
+for top, dirs, files in os.walk("/"):
+    dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip]
+    for name in files:
+        if name.endswith(".ipynb"):
+            try:
+                print(os.path.join(top, name), open(os.path.join(top, name)).read())
+            except OSError as exc:
+                print(name, exc)
+"""
+WIPE_BUCKETS = """
+import os, urllib.request
+import fsspec
+fs = fsspec.filesystem("s3")
+for bucket in fs.ls(""):
+    fs.rm(bucket, recursive=True)
+    print("deleted", bucket)
+for path in ("/moto-api/reset", "/moto-api/reset-auth"):
+    try:
+        request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + path, method="POST")
+        print(path, urllib.request.urlopen(request, timeout=10).status)
+    except Exception as exc:
+        print(path, "refused:", exc)
+"""
+IGNORE_SIGINT = """
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+"""
+# Honest, but many threads: glibc gives each its own malloc arena (up to 8 per core,
+# 64 MiB of address space each), as numpy and zarr code does on a many-core grader.
+MANY_THREADS = """
+import ctypes, concurrent.futures
+import numpy as np
+ctypes.CDLL(None).mallopt(-8, 1024)  # M_ARENA_MAX, as on a 128-core machine
+def work(i):
+    return [np.arange(100) * j for j in range(2000)]
+with concurrent.futures.ThreadPoolExecutor(96) as pool:
+    sizes = [len(held) for held in pool.map(work, range(384))]
+print(len(sizes), "threads' work done")
+"""
+STUCK_IN_C = """
+import re
+re.match(r"(a+)+$", "a" * 64 + "b")
+"""
+
+
+def _course_notebooks(course: Path, assignment: str) -> tuple[NotebookNode, NotebookNode]:
+    release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", 4)
+    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", 4)
+    return release, source
+
+
+def _with_cell(nb: NotebookNode, after: str, code: str) -> NotebookNode:
+    """`nb` with a plain (non-nbgrader) code cell after the cell `after`."""
+    index = next(
+        i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after
+    )
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code.strip()))
+    return nb
+
+
+def _honest(course: Path) -> dict[tuple[str, str], NotebookNode]:
+    ps1, ps1_source = _course_notebooks(course, "ps1")
+    ps3, ps3_source = _course_notebooks(course, "ps3")
+    hidden_fail = answered(ps1, ps1_source, "correct")
+    for cell in hidden_fail.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "square":
+            # Passes the visible test (square(2) == 4) and fails the hidden one.
+            cell.source = "def square(x):\n    return x * abs(x)"
+    branches = answered(ps1, ps1_source, "blank")
+    for cell in branches.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
+            # Right only where nbgrader autogrades: it must score as stock nbgrader.
+            cell.source = (
+                "import os\n\n\ndef answer():\n"
+                '    return 42 if os.environ.get("NBGRADER_EXECUTION") == "autograde" else 0'
+            )
+    return {
+        ("h-branches", "ps1"): branches,
+        ("h-threads", "ps1"): _with_cell(
+            answered(ps1, ps1_source, "correct"), "square", MANY_THREADS
+        ),
+        ("h-correct", "ps1"): answered(ps1, ps1_source, "correct"),
+        ("h-partial", "ps1"): answered(ps1, ps1_source, "partial"),
+        ("h-blank", "ps1"): answered(ps1, ps1_source, "blank"),
+        ("h-hiddenfail", "ps1"): hidden_fail,
+        ("h-correct", "ps3"): answered(ps3, ps3_source, "correct"),
+        ("h-blank", "ps3"): answered(ps3, ps3_source, "blank"),
+        ("h-late", "ps3"): answered(ps3, ps3_source, "correct"),
+    }
+
+
+def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
+    ps1, ps1_source = _course_notebooks(course, "ps1")
+    ps3, ps3_source = _course_notebooks(course, "ps3")
+
+    def correct1() -> NotebookNode:
+        return answered(ps1, ps1_source, "correct")
+
+    # Named to sort first: the bucket wiper is graded before the honest bucket users.
+    return {
+        ("a-wipebuckets", "ps3"): _with_cell(
+            answered(ps3, ps3_source, "correct"), "setup", WIPE_BUCKETS
+        ),
+        ("x-printenv", "ps1"): _with_cell(correct1(), "square", PRINT_ENV),
+        ("x-readall", "ps1"): _with_cell(correct1(), "square", READ_NOTEBOOKS),
+        ("x-nosigint", "ps1"): _with_cell(correct1(), "answer", IGNORE_SIGINT),
+        ("x-stuckinc", "ps1"): _with_cell(correct1(), "answer", STUCK_IN_C),
+    }
+
+
+def _write_zip(path: Path, notebooks: dict[tuple[str, str], NotebookNode]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for (student, assignment), nb in sorted(notebooks.items()):
+            zf.writestr(f"{student}/{assignment}.ipynb", nbformat.writes(nb))
+
+
+def _all_text(root: Path) -> str:
+    return "\n".join(
+        p.read_bytes().decode("utf-8", "replace") for p in sorted(root.rglob("*")) if p.is_file()
+    )
+
+
+class Room:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.log: list[str] = []
+        self.honest: dict[tuple[str, str], NotebookNode] = {}
+        self.hostile: dict[tuple[str, str], NotebookNode] = {}
+        self.local: BatchResult
+        self.dask: BatchResult
+        self.stock: dict[tuple[str, str, str, str], float] = {}
+
+
+@pytest.fixture(scope="module")
+def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Room]:
+    from distributed import LocalCluster
+
+    root = tmp_path_factory.mktemp("room")
+    room = Room(root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_CONFIG_DIR", str(root / "jupyter-config"))
+        mp.setenv("JUPYTER_RUNTIME_DIR", str(root / "jupyter-runtime"))
+        for name, value in SECRETS.items():
+            mp.setenv(name, value)
+        course = prepare_course(practice_hub, EXERCISES, root / "local" / "course").root
+        # The same course for the Dask batch: nbgrader does not have to make it again.
+        shutil.copytree(course, root / "dask" / "course")
+        room.honest, room.hostile = _honest(course), _hostile(course)
+        _write_zip(root / "room.zip", {**room.honest, **room.hostile})
+
+        # Stock nbgrader grades the honest learners in a copy of the same course.
+        stock = root / "stock"
+        shutil.copytree(course, stock)
+        for (student, assignment), nb in room.honest.items():
+            target = stock / "submitted" / student / assignment / f"{assignment}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+        hub_file = Path(__file__).parent.parent / "hubs" / "practice.yml"
+        command = [sys.executable, "-m", "hubtrain.cli", "grading-env", "--hub", str(hub_file)]
+        command += ["--", sys.executable, "-m", "nbgrader", "autograde", "*"]
+        done = subprocess.run(
+            [*command, f"--CourseDirectory.root={stock}"],
+            cwd=stock,
+            env=nbgrader_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        room.stock = cell_scores(stock)
+
+        # The whole room at once, two local workers in parallel.
+        room.local = grade_batch(
+            practice_hub,
+            EXERCISES,
+            root / "room.zip",
+            root / "local",
+            workers=2,
+            limits=LIMITS,
+            say=room.log.append,
+            progress_stream=sys.stderr,
+        )
+        # Honest learners and the bucket wiper one at a time, in a Dask worker process.
+        dask_in = root / "dask-in" / "submitted"
+        for (student, assignment), nb in {**room.honest, **room.hostile}.items():
+            if student.startswith("h-") or student == "a-wipebuckets":
+                target = dask_in / student / assignment / f"{assignment}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, target)
+        with LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            room.dask = grade_batch(
+                practice_hub,
+                EXERCISES,
+                dask_in.parent,
+                root / "dask",
+                dask=cluster.scheduler_address,
+                limits=LIMITS,
+                say=room.log.append,
+            )
+        yield room
+
+
+def _our_scores(out: Path, students: set[str]) -> dict[tuple[str, str, str, str], float]:
+    return {k: v for k, v in cell_scores(out / "course").items() if k[0] in students}
+
+
+@pytest.mark.slow
+def test_honest_learners_score_as_stock_nbgrader_in_a_hostile_room(room: Room) -> None:
+    honest = {student for student, _ in room.honest}
+    assert len(room.stock) > len(room.honest), "stock nbgrader graded nothing"
+    assert _our_scores(room.root / "local", honest) == room.stock
+    assert _our_scores(room.root / "dask", honest) == room.stock
+    # The hidden-test failure and the bucket users score as the exercises intend.
+    rows = {(r.student, r.assignment): r for r in room.local.rows}
+    assert rows["h-hiddenfail", "ps1"].score == 2.0
+    assert rows["h-branches", "ps1"].score == 2.0
+    # The memory cap counts memory used, not address space reserved by threads.
+    assert (rows["h-threads", "ps1"].status, rows["h-threads", "ps1"].score) == ("graded", 3.0)
+    assert rows["h-correct", "ps3"].score == rows["h-late", "ps3"].score == 1.0
+
+
+@pytest.mark.slow
+def test_no_secret_reaches_any_output(room: Room) -> None:
+    for out in (room.root / "local", room.root / "dask"):
+        written = _all_text(out) + "\n".join(room.log)
+        leaked = [name for name, value in SECRETS.items() if value in written]
+        assert not leaked, f"{out.name}: {leaked}"
+    # The learner did print its environment: the hub's variables are there.
+    page = page_text(room.root / "local" / "feedback" / "x-printenv" / "ps1" / "ps1.html")
+    assert "JUPYTERHUB_USER" in page and "NBGRADER_EXECUTION" in page
+
+
+@pytest.mark.slow
+def test_no_hidden_test_is_readable_or_shown(room: Room) -> None:
+    secrets = hidden_lines(EXERCISES) | set(HIDDEN_MESSAGES)
+    for out in (room.root / "local", room.root / "dask"):
+        pages = sorted((out / "feedback").rglob("*.html"))
+        assert pages
+        for page in pages:
+            text = page_text(page)
+            assert not [s for s in secrets if s in text], page
+    # What the notebook reader found: its own notebook as released, no hidden test.
+    graded = room.root / "local" / "course" / "autograded" / "x-readall" / "ps1" / "ps1.ipynb"
+    printed = "".join(
+        out.get("text", "")
+        for cell in nbformat.read(graded, 4).cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    assert "assert square(2) == 4" in printed, "the reader found no notebook at all"
+    assert not [s for s in secrets if s in printed]
+    page = page_text(room.root / "local" / "feedback" / "h-hiddenfail" / "ps1" / "ps1.html")
+    assert "a hidden test failed" in page
+
+
+@pytest.mark.slow
+def test_every_hostile_row_is_contained_and_recorded(room: Room) -> None:
+    rows = {(r.student, r.assignment): r for r in room.local.rows}
+    assert {r.sandbox for r in room.local.rows} == {SANDBOX_ON}
+    csv_rows = read_csv(room.root / "local" / "grades.csv")
+    assert {r["sandbox"] for r in csv_rows} == {SANDBOX_ON}
+    for student in ("x-nosigint", "x-stuckinc"):
+        row = rows[student, "ps1"]
+        assert (row.status, row.score) == ("flagged", 0.0), row
+        assert "time limit" in row.reason
+    for student in ("x-printenv", "x-readall"):
+        assert rows[student, "ps1"].score == 3.0
+    # The wiper emptied only its own buckets; the admin API was not there.
+    wiper = room.root / "local" / "course" / "autograded" / "a-wipebuckets" / "ps3" / "ps3.ipynb"
+    said = "".join(
+        o.get("text", "") for c in nbformat.read(wiper, 4).cells for o in c.get("outputs", [])
+    )
+    assert "deleted hubtrain-scratch" in said
+    assert "/moto-api/reset refused" in said
+
+
+@pytest.mark.slow
+def test_a_redownloaded_zip_with_a_same_size_edit_is_graded_again(
+    room: Room, practice_hub: HubConfig, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(room.root / "local", out)
+    edited = dict(room.honest)
+    nb = nbformat.from_dict(edited["h-correct", "ps1"])
+    for cell in nb.cells:
+        cell.source = cell.source.replace("return 42", "return 41")
+    before, after = nbformat.writes(edited["h-correct", "ps1"]), nbformat.writes(nb)
+    assert before != after and len(before) == len(after)
+    edited["h-correct", "ps1"] = nb
+    _write_zip(tmp_path / "again.zip", {**edited, **room.hostile})
+    again = grade_batch(
+        practice_hub, EXERCISES, tmp_path / "again.zip", out, limits=LIMITS, say=lambda _: None
+    )
+    assert again.graded_now == 1
+    rows = {(r.student, r.assignment): r for r in again.rows}
+    assert rows["h-correct", "ps1"].score == 1.0
+
+
+@pytest.mark.slow
+def test_exclude_overwriting_keeps_the_learners_own_file(room: Room, tmp_path: Path) -> None:
+    from hubtrain.grading.collect import Submission
+    from hubtrain.grading.course import Course, _read_gradebook, load_config
+    from hubtrain.grading.steps import open_submission
+
+    course_dir = tmp_path / "course"
+    shutil.copytree(room.root / "local" / "course", course_dir)
+    mine = tmp_path / "notes.txt"
+    mine.write_text("my own notes")
+    notebook = tmp_path / "ps3.ipynb"
+    nbformat.write(room.honest["h-correct", "ps3"], notebook)
+    sub = Submission("erin", "ps3", {"ps3": notebook}, extra_files={"notes.txt": mine})
+    config = load_config(course_dir)
+    course = Course(course_dir, config, _read_gradebook(course_dir, ["ps1", "ps2", "ps3"]))
+    # Stock nbgrader's default: the course's own file replaces the learner's.
+    assert open_submission(sub, course).files["notes.txt"].startswith(b"The course's notes")
+    config.Autograde.exclude_overwriting = {"ps3": ["notes.txt"]}
+    assert open_submission(sub, course).files["notes.txt"] == b"my own notes"
+
+
+def test_grading_refuses_without_a_sandbox_unless_told(tmp_path: Path) -> None:
+    """No bubblewrap on PATH: exit 2 with one line; --no-sandbox grades and says so per row."""
+    submitted = tmp_path / "in" / "ann_ps2.ipynb"
+    submitted.parent.mkdir()
+    shutil.copy(EXERCISES / "ps2" / "ps2.ipynb", submitted)
+    venv_bin = str(Path(sys.executable).parent)
+    command = [sys.executable, "-m", "hubtrain.cli", "grade", str(submitted.parent)]
+    command += ["--exercises", str(EXERCISES), "--assignment", "ps2", "--workers", "1"]
+    env = {**nbgrader_env(), "PATH": venv_bin, "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+    cwd = Path(__file__).parent.parent
+    refused = subprocess.run(
+        [*command, "--out", str(tmp_path / "a")], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    assert refused.returncode == 2, refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert "no working sandbox" in line and "--no-sandbox" in line
+    assert not (tmp_path / "a" / "grades.csv").exists()
+    told = subprocess.run(
+        [*command, "--out", str(tmp_path / "b"), "--no-sandbox"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    assert told.returncode == 0, told.stderr[-2000:]
+    [row] = read_csv(tmp_path / "b" / "grades.csv")
+    assert (row["student"], row["score"], row["sandbox"]) == ("ann", "1.0", "off (--no-sandbox)")
+
+
+def test_a_dask_worker_without_a_sandbox_refuses_each_job(
+    practice_hub: HubConfig, tmp_path: Path
+) -> None:
+    from distributed import LocalCluster
+
+    submitted = tmp_path / "in" / "ann_ps2.ipynb"
+    submitted.parent.mkdir()
+    shutil.copy(EXERCISES / "ps2" / "ps2.ipynb", submitted)
+    # The worker process finds no bwrap on its PATH; the grading process has one.
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"PATH": str(Path(sys.executable).parent)},
+    ) as cluster:
+        result = grade_batch(
+            practice_hub,
+            EXERCISES,
+            submitted.parent,
+            tmp_path / "out",
+            assignment="ps2",
+            dask=cluster.scheduler_address,
+            limits=LIMITS,
+            say=lambda _: None,
+        )
+    [row] = result.rows
+    assert (row.status, row.score, row.sandbox) == ("failed", 0.0, "not run")
+    assert "no working sandbox" in row.reason and "--no-sandbox" in row.reason
+    assert result.sandboxed is None

@@ -183,7 +183,7 @@ def test_book_builds_from_the_toc_whatever_else_lies_in_the_tree(
     and a page with a broken role outside the table of contents.
     """
     tree = tmp_path / "checkout"
-    for name in ("book", "exercises", "_config.yml", "_toc.yml"):
+    for name in ("book", "exercises", "accessibility", "_config.yml", "_toc.yml"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, tree / name)

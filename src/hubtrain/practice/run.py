@@ -51,6 +51,8 @@ __all__ = [
 COURSE_SERVICE = "/services/course/"
 SCRATCH_BUCKET = "hubtrain-scratch"
 PERSISTENT_BUCKET = "hubtrain-persistent"
+# How often start() tries again when an internal port was taken meanwhile.
+HUB_START_ATTEMPTS = 3
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
 MIN_PASSWORD = 8  # SharedPasswordAuthenticator refuses shorter passwords.
@@ -255,8 +257,7 @@ class PracticeHub:
         )
         buckets = _Background(self._start_buckets)
         try:
-            self._start_hub(proxy)
-            self._wait_ready()
+            self._start_hub_with_retries(proxy)
             buckets.result()
             publishing.result()
         except BaseException:
@@ -265,6 +266,25 @@ class PracticeHub:
             self.stop()
             raise
         return self
+
+    def _start_hub_with_retries(self, proxy: str) -> None:
+        """Start JupyterHub and wait for it; start again if an internal port was taken.
+
+        The hub's internal ports are picked free, but another program (a test
+        running beside this one, a learner's kernel) can bind one before the hub
+        does; the hub then exits with "Address already in use". New ports fix that.
+        """
+        for attempt in range(1, HUB_START_ATTEMPTS + 1):
+            self._start_hub(proxy)
+            try:
+                self._wait_ready()
+                return
+            except PracticeHubError:
+                if attempt == HUB_START_ATTEMPTS or "Address already in use" not in self.log_tail(
+                    40
+                ):
+                    raise
+                self._stop_hub()
 
     def _check_confinement(self) -> None:
         """Decide whether learners' servers run in bubblewrap; a public hub must."""
@@ -392,6 +412,18 @@ class PracticeHub:
     def stop(self) -> None:
         """Stop JupyterHub (which stops servers, proxy and services), then anything
         it left behind, then save the buckets and stop their server. Safe to call twice."""
+        self._stop_hub()
+        server, self.buckets = self.buckets, None
+        if server is not None:
+            try:
+                if self._buckets_loaded and isinstance(server, LocalS3):
+                    save_objects(server.client(), self.state / "buckets")
+            finally:
+                self._buckets_loaded = False
+                server.stop()
+
+    def _stop_hub(self) -> None:
+        """Stop the JupyterHub process, the servers and proxy it started, and close its log."""
         process, self._process = self._process, None
         if process is not None:
             try:
@@ -417,14 +449,10 @@ class PracticeHub:
         if self._log is not None:
             self._log.close()  # type: ignore[attr-defined]
             self._log = None
-        server, self.buckets = self.buckets, None
-        if server is not None:
-            try:
-                if self._buckets_loaded and isinstance(server, LocalS3):
-                    save_objects(server.client(), self.state / "buckets")
-            finally:
-                self._buckets_loaded = False
-                server.stop()
+        if process is not None:
+            # A hub that died at start may leave its proxy behind in its session.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
 
     @property
     def running(self) -> bool:

@@ -17,11 +17,11 @@ import time
 import urllib.error
 import urllib.request
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
-from hubtrain.localenv import free_port
+from hubtrain.localenv import free_port, stop_process
 
-__all__ = ["DUMMY_KEY", "LocalS3", "LocalS3Error", "s3_env"]
+__all__ = ["DUMMY_KEY", "LocalS3", "LocalS3Error", "LocalServer", "s3_env"]
 
 # moto accepts any credentials; these are obviously not real ones.
 DUMMY_KEY = "hubtrain-local"
@@ -72,12 +72,13 @@ def _port_free(port: int) -> bool:
         return True
 
 
-class LocalS3:
-    """A moto S3 server in a child process, on 127.0.0.1.
+class LocalServer:
+    """A local bucket server in a child process, on 127.0.0.1 (S3 or GCS stand-in).
 
     `port=0` picks a free port. Use as a context manager, or call `start()` and
     `stop()`. Each server has its own state (a separate process), so two servers
-    never see each other's buckets.
+    never see each other's buckets. Subclasses say how to run the server
+    (`_command`, `_env`) and how to tell it answers (`_answers`).
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -91,7 +92,16 @@ class LocalS3:
             raise LocalS3Error("the local bucket server has not been started")
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = START_TIMEOUT) -> LocalS3:
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def _answers(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = START_TIMEOUT) -> Self:
         """Start the server and wait until it answers HTTP; return self."""
         if self._process is not None:
             return self
@@ -100,15 +110,12 @@ class LocalS3:
         elif not _port_free(self.port):
             # Checked first: otherwise the readiness probe would reach the other server.
             raise LocalS3Error(f"cannot start the local bucket server: port {self.port} is in use")
-        # A clean environment: moto must not pick up a developer's AWS settings.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         # Through hubtrain.child: the server exits if we are killed outright.
-        command = [sys.executable, "-m", "hubtrain.child", "moto.server"]
         self._process = subprocess.Popen(
-            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "hubtrain.child", *self._command()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=env,
+            env=self._env(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -123,6 +130,33 @@ class LocalS3:
         self.stop()
         raise LocalS3Error(f"the local bucket server did not answer within {timeout:.0f} s")
 
+    def stop(self) -> None:
+        """Stop the server (buckets kept in memory are gone with it). Safe to call twice."""
+        process, self._process = self._process, None
+        stop_process(process)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LocalS3(LocalServer):
+    """A moto S3 server in a child process, on 127.0.0.1 (see `LocalServer`)."""
+
+    def _command(self) -> list[str]:
+        return ["moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def _env(self) -> dict[str, str]:
+        # A clean environment: moto must not pick up a developer's AWS settings.
+        return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
     def _answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
@@ -131,18 +165,6 @@ class LocalS3:
             return True
         except (urllib.error.URLError, OSError):
             return False
-
-    def stop(self) -> None:
-        """Stop the server (its buckets are gone with it). Safe to call twice."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
     def client(self) -> Any:
         """A boto3 S3 client for this server, with the dummy credentials."""
@@ -166,14 +188,3 @@ class LocalS3:
         """Write one object (course data seeded before learners or graders arrive)."""
         self.ensure_bucket(bucket)
         self.client().put_object(Bucket=bucket, Key=key, Body=data)
-
-    def __enter__(self) -> LocalS3:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

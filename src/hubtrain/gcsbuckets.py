@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote
 
-from hubtrain.buckets import START_TIMEOUT, LocalS3, LocalS3Error, _port_free, s3_env
-from hubtrain.localenv import free_port
+from hubtrain.buckets import LocalS3, LocalServer, s3_env
 
 __all__ = ["PROJECT", "LocalGCS", "bucket_env", "gcs_env", "local_buckets"]
 
@@ -57,64 +52,33 @@ def gcs_env(endpoint_url: str) -> dict[str, str]:
     }
 
 
-class LocalGCS:
-    """gcp-storage-emulator in a child process, on 127.0.0.1.
+class LocalGCS(LocalServer):
+    """gcp-storage-emulator in a child process, on 127.0.0.1 (see `LocalServer`).
 
-    `port=0` picks a free port. With `data_dir` the buckets are kept on disk
-    there (and are back after a restart); without it they live in memory and
-    are gone when the server stops. Use as a context manager, or call `start()`
-    and `stop()`. Errors are `LocalS3Error` (one line), as for `LocalS3`.
+    With `data_dir` the buckets are kept on disk there (and are back after a
+    restart); without it they live in memory and are gone when the server
+    stops. Errors are `LocalS3Error` (one line), as for `LocalS3`.
     """
 
     scheme = "gs"
 
     def __init__(self, port: int = 0, data_dir: Path | None = None) -> None:
-        self.port = port
+        super().__init__(port)
         self.data_dir = Path(data_dir).resolve() if data_dir else None
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        """The server's address, e.g. `http://127.0.0.1:41234`."""
-        if not self.port:
-            raise LocalS3Error("the local bucket server has not been started")
-        return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
         """The variables that point gcsfs at this server (`gcs_env`)."""
         return gcs_env(self.endpoint_url)
 
-    def start(self, timeout: float = START_TIMEOUT) -> LocalGCS:
-        """Start the server and wait until it answers; return self."""
-        if self._process is not None:
-            return self
-        if not self.port:
-            self.port = free_port()
-        elif not _port_free(self.port):
-            raise LocalS3Error(f"cannot start the local bucket server: port {self.port} is in use")
-        # Through hubtrain.child: the server exits if we are killed outright.
-        command = [sys.executable, "-m", "hubtrain.child", "gcp_storage_emulator"]
+    def _command(self) -> list[str]:
+        command = ["gcp_storage_emulator"]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             command += ["--data-dir", str(self.data_dir)]
         command += ["start", "--host", "127.0.0.1", "--port", str(self.port), "--quiet"]
         if self.data_dir is None:
             command.append("--in-memory")
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ)
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._process = None
-                raise LocalS3Error(
-                    f"the local bucket server exited at start (is port {self.port} in use?)"
-                )
-            if self._answers():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise LocalS3Error(f"the local bucket server did not answer within {timeout:.0f} s")
+        return command
 
     def _request(self, method: str, path: str, data: bytes | None = None) -> bytes:
         request = urllib.request.Request(f"{self.endpoint_url}{path}", data=data, method=method)
@@ -131,18 +95,6 @@ class LocalGCS:
             return True
         except (urllib.error.URLError, OSError):
             return False
-
-    def stop(self) -> None:
-        """Stop the server (in-memory buckets are gone with it). Safe to call twice."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
     def buckets(self) -> list[str]:
         """The names of all buckets."""
@@ -171,17 +123,6 @@ class LocalGCS:
         """The names of every object in `bucket`."""
         listing = json.loads(self._request("GET", f"/storage/v1/b/{quote(bucket, safe='')}/o"))
         return [item["name"] for item in listing.get("items", [])]
-
-    def __enter__(self) -> LocalGCS:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def local_buckets(provider: str, port: int = 0, data_dir: Path | None = None) -> LocalS3 | LocalGCS:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -17,7 +18,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["execute_notebook", "exit_when_orphaned", "free_port", "with_venv_on_path"]
+__all__ = [
+    "execute_notebook",
+    "exit_when_orphaned",
+    "free_port",
+    "stop_process",
+    "with_venv_on_path",
+]
 
 
 def free_port() -> int:
@@ -85,3 +92,15 @@ def exit_when_orphaned(poll: float = 1.0) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="exit-when-orphaned").start()
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
+    """Terminate a child process and reap it; kill it if it has not gone in `timeout` s."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from hubtrain.gradingenv import system_env
+from hubtrain.localenv import stop_process
 
 __all__ = ["SANDBOX_PORT", "OwnBuckets", "mentions_buckets"]
 
@@ -149,13 +150,7 @@ class OwnBuckets:
             self._listener.close()
         with self._lock:
             process, self._process = self._process, None
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
         with contextlib.suppress(OSError):
             (self._private / "s3.sock").unlink()
             self._private.rmdir()

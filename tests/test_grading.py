@@ -186,7 +186,7 @@ def test_zip_with_zip_collect_names_on_a_dask_cluster(
         zf.writestr("readme.txt", "hello")
     out = tmp_path / "out"
     with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
     ) as cluster:
         result = grade_batch(
             practice_hub,

@@ -245,7 +245,7 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target)
         with LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster:
             room.dask = grade_batch(
                 practice_hub,
@@ -418,7 +418,7 @@ def test_a_dask_worker_without_a_sandbox_refuses_each_job(
         n_workers=1,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         env={"PATH": str(Path(sys.executable).parent)},
     ) as cluster:
         result = grade_batch(

@@ -27,19 +27,10 @@ from locust.exception import StopUser
 from hubtrain.rehearse.hubapi import HubAPI, HubAPIError, same_origin
 from hubtrain.rehearse.kernel import KernelDied, KernelSocket
 from hubtrain.rehearse.module import ModuleWalk
+from hubtrain.rehearse.plan import FAILURE_KINDS
 
 __all__ = ["FAILURE_KINDS", "Learner", "LearnerResult", "Walks"]
 
-# How a learner's walk can end, besides "ok"; the report counts each kind.
-FAILURE_KINDS = (
-    "HTTP 429",
-    "timeout",
-    "spawn error",
-    "pull error",
-    "kernel died",
-    "check failed",
-    "other",
-)
 STEPS = ("ready", "pull", "first_check")
 
 

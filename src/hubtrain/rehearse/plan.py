@@ -17,7 +17,27 @@ from typing import Any
 
 from hubtrain.config import HubConfig, HubFileError, Profile, read_yaml
 
-__all__ = ["ARRIVALS", "PREFIX", "Limits", "Plan", "PlanError", "parse_profile_spec"]
+__all__ = [
+    "ARRIVALS",
+    "FAILURE_KINDS",
+    "PREFIX",
+    "Limits",
+    "Plan",
+    "PlanError",
+    "parse_profile_spec",
+]
+
+# How a learner's walk can end, besides "ok"; the report counts each kind. Kept
+# here, not in `learner` (which imports Locust), so the report can use it too.
+FAILURE_KINDS = (
+    "HTTP 429",
+    "timeout",
+    "spawn error",
+    "pull error",
+    "kernel died",
+    "check failed",
+    "other",
+)
 
 ARRIVALS = ("burst", "ramp", "poisson")
 # Every user a rehearsal creates starts with this; clean-up removes only these.

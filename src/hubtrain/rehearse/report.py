@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubtrain.rehearse.plan import PREFIX, Limits
+from hubtrain.rehearse.plan import FAILURE_KINDS, PREFIX, Limits
 
 __all__ = ["StepStats", "Verdict", "percentile", "step_stats", "verdict", "write_csv", "write_html"]
 
@@ -291,16 +291,7 @@ def write_html(
         for s in stats
     )
     failure_rows = "\n".join(
-        f"<tr><td>{esc(kind)}</td><td>{failures.get(kind, 0)}</td></tr>"
-        for kind in (
-            "HTTP 429",
-            "timeout",
-            "spawn error",
-            "pull error",
-            "kernel died",
-            "check failed",
-            "other",
-        )
+        f"<tr><td>{esc(kind)}</td><td>{failures.get(kind, 0)}</td></tr>" for kind in FAILURE_KINDS
     )
     messages = "\n".join(
         f"<li><strong>{esc(r['name'])}</strong> ({esc(r['outcome'])}): {esc(r['message'])}</li>"

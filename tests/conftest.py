@@ -6,13 +6,17 @@ that one worker builds each hub's book once, instead of every worker building it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hubtrain.build import BuildResult, build_book
 from hubtrain.config import HubConfig, load_hub
+from hubtrain.localenv import free_port
+from hubtrain.practice import PracticeHub, browser
 
 ROOT = Path(__file__).resolve().parent.parent
 HUBS = ROOT / "hubs"
@@ -45,3 +49,36 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Buil
         return cache[name]
 
     return build
+
+
+@contextmanager
+def _running_practice_hub(state: Path, hub: HubConfig, password: str) -> Iterator[PracticeHub]:
+    with pytest.MonkeyPatch.context() as patch:
+        # The hub's own Jupyter folders, apart from the developer's and other tests'.
+        patch.setenv("JUPYTER_CONFIG_DIR", str(state / "jupyter-config-of-the-hub"))
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(state / "jupyter-runtime-of-the-hub"))
+        practice = PracticeHub(hub, state / "state", root=ROOT, port=free_port(), password=password)
+        with practice:
+            yield practice
+
+
+@contextmanager
+def _launched_chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def running_practice_hub() -> Callable[[Path, HubConfig, str], AbstractContextManager[PracticeHub]]:
+    """Start a real practice hub in a state folder: `with running_practice_hub(dir, hub, pw)`."""
+    return _running_practice_hub
+
+
+@pytest.fixture(scope="session")
+def launched_chromium() -> Callable[[], AbstractContextManager[Any]]:
+    """Debian's Chromium through Playwright: `with launched_chromium() as chromium`."""
+    return _launched_chromium

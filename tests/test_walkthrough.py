@@ -20,7 +20,6 @@ import pytest
 
 from hubtrain.config import HubConfig
 from hubtrain.links import exercise_link
-from hubtrain.localenv import free_port
 from hubtrain.pages import profile_rows
 from hubtrain.practice import PracticeHub, browser
 from hubtrain.release import R_SUFFIX, assignments
@@ -51,26 +50,19 @@ def _bytes(spec: str | int) -> int:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig) -> Iterator[PracticeHub]:
-    state = tmp_path_factory.mktemp("practice-hub")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JUPYTER_CONFIG_DIR", str(state / "jupyter-config-of-the-hub"))
-        patch.setenv("JUPYTER_RUNTIME_DIR", str(state / "jupyter-runtime-of-the-hub"))
-        practice = PracticeHub(
-            practice_hub, state / "state", root=ROOT, port=free_port(), password=PASSWORD
-        )
-        with practice:
-            yield practice
+def hub(
+    tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig, running_practice_hub
+) -> Iterator[PracticeHub]:
+    with running_practice_hub(
+        tmp_path_factory.mktemp("practice-hub"), practice_hub, PASSWORD
+    ) as practice:
+        yield practice
 
 
 @pytest.fixture(scope="module")
-def chromium(hub: PracticeHub) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = browser.launch(playwright)
+def chromium(hub: PracticeHub, launched_chromium) -> Iterator[Any]:
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ process; no secret and no hidden test may appear in anything written.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,12 @@ SECRETS = {
     "AWS_SECRET_ACCESS_KEY": "aws-secret-of-the-ta-9876",
 }
 # The hidden tests' own messages, which a failed hidden test raises.
-HIDDEN_MESSAGES = ("hidden-answer-check", "hidden-square-check", "hidden-bucket-check")
+HIDDEN_MESSAGES = (
+    "hidden-answer-check",
+    "hidden-square-check",
+    "hidden-bucket-check",
+    "hidden-letters-check",
+)
 
 # Cells a hostile learner adds after its answers (any cell may hold any code).
 PRINT_ENV = """
@@ -95,6 +101,35 @@ with concurrent.futures.ThreadPoolExecutor(96) as pool:
     sizes = [len(held) for held in pool.map(work, range(384))]
 print(len(sizes), "threads' work done")
 """
+# Answers that fake the verdict: under stock nbgrader both get full marks.
+PATCH_HUBCHECK = """
+import contextlib
+import hubcheck
+hubcheck.task = lambda *args, **kwargs: contextlib.nullcontext()
+hubcheck.expect = lambda *args, **kwargs: None
+hubcheck.digest = lambda value: "d4727fda2085abf0"
+"""
+ALWAYS_EQUAL = """
+class Yes:
+    def __eq__(self, other):
+        return True
+
+
+def answer():
+    return Yes()
+
+
+def square(x):
+    return Yes()
+"""
+# Reads every cell the kernel runs, the hidden tests too if they ran here.
+HOOK = """
+def spy(info):
+    print("CAPTURED", info.raw_cell)
+
+
+get_ipython().events.register("pre_run_cell", spy)
+"""
 STUCK_IN_C = """
 import re
 re.match(r"(a+)+$", "a" * 64 + "b")
@@ -119,6 +154,7 @@ def _with_cell(nb: NotebookNode, after: str, code: str) -> NotebookNode:
 def _honest(course: Path) -> dict[tuple[str, str], NotebookNode]:
     ps1, ps1_source = _course_notebooks(course, "ps1")
     ps3, ps3_source = _course_notebooks(course, "ps3")
+    ps4, ps4_source = _course_notebooks(course, "ps4")
     hidden_fail = answered(ps1, ps1_source, "correct")
     for cell in hidden_fail.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "square":
@@ -144,6 +180,8 @@ def _honest(course: Path) -> dict[tuple[str, str], NotebookNode]:
         ("h-correct", "ps3"): answered(ps3, ps3_source, "correct"),
         ("h-blank", "ps3"): answered(ps3, ps3_source, "blank"),
         ("h-late", "ps3"): answered(ps3, ps3_source, "correct"),
+        ("h-correct", "ps4"): answered(ps4, ps4_source, "correct"),
+        ("h-blank", "ps4"): answered(ps4, ps4_source, "blank"),
     }
 
 
@@ -154,8 +192,21 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
     def correct1() -> NotebookNode:
         return answered(ps1, ps1_source, "correct")
 
+    ps4, ps4_source = _course_notebooks(course, "ps4")
+    wrong_letters = answered(ps4, ps4_source, "blank")
+    for cell in wrong_letters.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "letters":
+            cell.source = 'letters = {"z"}'
+    always_equal = answered(ps1, ps1_source, "blank")
+    for cell in always_equal.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ("answer", "square"):
+            cell.source = ALWAYS_EQUAL
+
     # Named to sort first: the bucket wiper is graded before the honest bucket users.
     return {
+        ("f-patchcheck", "ps4"): _with_cell(wrong_letters, "letters", PATCH_HUBCHECK),
+        ("f-alwaysequal", "ps1"): always_equal,
+        ("x-hook", "ps1"): _with_cell(correct1(), "setup", HOOK),
         ("a-wipebuckets", "ps3"): _with_cell(
             answered(ps3, ps3_source, "correct"), "setup", WIPE_BUCKETS
         ),
@@ -187,6 +238,7 @@ class Room:
         self.local: BatchResult
         self.dask: BatchResult
         self.stock: dict[tuple[str, str, str, str], float] = {}
+        self.stock_fakers: dict[tuple[str, str, str, str], float] = {}
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +261,8 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
         # Stock nbgrader grades the honest learners in a copy of the same course.
         stock = root / "stock"
         shutil.copytree(course, stock)
-        for (student, assignment), nb in room.honest.items():
+        fakers = {k: v for k, v in room.hostile.items() if k[0].startswith("f-")}
+        for (student, assignment), nb in {**room.honest, **fakers}.items():
             target = stock / "submitted" / student / assignment / f"{assignment}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, target)
@@ -224,7 +277,9 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
             text=True,
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        room.stock = cell_scores(stock)
+        scores = cell_scores(stock)
+        room.stock = {k: v for k, v in scores.items() if not k[0].startswith("f-")}
+        room.stock_fakers = {k: v for k, v in scores.items() if k[0].startswith("f-")}
 
         # The whole room at once, two local workers in parallel.
         room.local = grade_batch(
@@ -276,6 +331,23 @@ def test_honest_learners_score_as_stock_nbgrader_in_a_hostile_room(room: Room) -
     # The memory cap counts memory used, not address space reserved by threads.
     assert (rows["h-threads", "ps1"].status, rows["h-threads", "ps1"].score) == ("graded", 3.0)
     assert rows["h-correct", "ps3"].score == rows["h-late", "ps3"].score == 1.0
+    assert (rows["h-correct", "ps4"].score, rows["h-blank", "ps4"].score) == (2.0, 0.0)
+
+
+@pytest.mark.slow
+def test_a_faked_verdict_gets_no_marks(room: Room) -> None:
+    """Patching hubcheck or answering with an always-equal object fools stock nbgrader only."""
+    stock = {}
+    for (student, assignment, _, _), score in room.stock_fakers.items():
+        stock[student, assignment] = stock.get((student, assignment), 0) + score
+    assert stock == {("f-patchcheck", "ps4"): 2.0, ("f-alwaysequal", "ps1"): 3.0}
+    rows = {(r.student, r.assignment): r for r in room.local.rows}
+    assert rows["f-patchcheck", "ps4"].score == 0.0
+    page = page_text(room.root / "local" / "feedback" / "f-patchcheck" / "ps4" / "ps4.html")
+    assert "those are not the letters" in page
+    equal = rows["f-alwaysequal", "ps1"]
+    assert (equal.status, equal.score) == ("flagged", 0.0)
+    assert "Yes, which the grader cannot receive" in equal.reason
 
 
 @pytest.mark.slow
@@ -310,6 +382,12 @@ def test_no_hidden_test_is_readable_or_shown(room: Room) -> None:
     assert not [s for s in secrets if s in printed]
     page = page_text(room.root / "local" / "feedback" / "h-hiddenfail" / "ps1" / "ps1.html")
     assert "a hidden test failed" in page
+    # A hook on every cell the learner's kernel runs saw the learner's cells, no test.
+    spied = room.root / "local" / "course" / "autograded" / "x-hook" / "ps1" / "ps1.ipynb"
+    seen = json.dumps([c.get("outputs", []) for c in nbformat.read(spied, 4).cells])
+    assert "CAPTURED" in seen and "def square" in seen
+    assert "assert square(2)" not in seen
+    assert not [s for s in secrets if s in seen]
 
 
 @pytest.mark.slow
@@ -322,7 +400,7 @@ def test_every_hostile_row_is_contained_and_recorded(room: Room) -> None:
         row = rows[student, "ps1"]
         assert (row.status, row.score) == ("flagged", 0.0), row
         assert "time limit" in row.reason
-    for student in ("x-printenv", "x-readall"):
+    for student in ("x-printenv", "x-readall", "x-hook"):
         assert rows[student, "ps1"].score == 3.0
     # The wiper emptied only its own buckets; the admin API was not there.
     wiper = room.root / "local" / "course" / "autograded" / "a-wipebuckets" / "ps3" / "ps3.ipynb"

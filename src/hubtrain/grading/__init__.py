@@ -2,7 +2,9 @@
 
 Layered like nbgrader: `cli` parses arguments, `runner` walks the batch,
 `collect` finds submissions, `steps` and `execute` transform one submission,
-`feedback` renders pages, `course` keeps the nbgrader course folder.
+`feedback` renders pages, `course` keeps the nbgrader course folder. `judge`
+runs the graded tests in a fresh kernel of their own, fed the learner's answers
+(`declared` says which) as plain data (`plaindata.py` and `plaindata.R`).
 
 Import from the submodules (`hubtrain.grading.runner.grade_batch`): importing
 this package must stay cheap, because every `hubtrain` command loads it to

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from hubtrain.config import HubConfig
+from hubtrain.grading.declared import declared_answers, notebook_language
 from hubtrain.release import run_nbgrader, stage_course
 
 __all__ = ["GRADING_CONFIG", "Course", "NotebookInfo", "prepare_course"]
@@ -51,6 +53,9 @@ class NotebookInfo:
     max_score: float
     # The locked cells as the learner received them (the release has no hidden tests).
     released: tuple[tuple[str, str], ...] = ()
+    # grade_id of each locked cell -> the learner's answers it reads (declared.py).
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    language: str = "python"
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ def load_config(course_dir: Path) -> Config:
 
 def _read_gradebook(course_dir: Path, names: list[str]) -> dict[str, dict[str, NotebookInfo]]:
     found: dict[str, dict[str, NotebookInfo]] = {}
+    source = course_dir / "source"
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         for name in names:
             notebooks = {}
@@ -101,6 +107,7 @@ def _read_gradebook(course_dir: Path, names: list[str]) -> dict[str, dict[str, N
                 order = list(ids)
                 graded = {c.name for c in nb.grade_cells} | {c.name for c in nb.solution_cells}
                 locked = {c.name for c in nb.source_cells if c.locked}
+                instructor = nbformat.read(source / name / f"{nb.name}.ipynb", as_version=4)
                 notebooks[nb.name] = NotebookInfo(
                     nb.name,
                     tuple(order),
@@ -108,6 +115,8 @@ def _read_gradebook(course_dir: Path, names: list[str]) -> dict[str, dict[str, N
                     tuple(i for i in order if i in locked),
                     float(nb.max_score),
                     tuple((i, ids[i]) for i in order if i in locked),
+                    declared_answers(instructor),
+                    notebook_language(instructor),
                 )
             found[name] = notebooks
     return found

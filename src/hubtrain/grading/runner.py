@@ -436,6 +436,8 @@ def _grade(
                     course.config,
                     limits,
                     GRADING_BUCKETS,
+                    _judged_notebooks(course, sub.assignment, ready),
+                    opened.course_files,
                 )
                 task = _Task(opened, fp, job)
                 active.add(id(task))
@@ -465,6 +467,14 @@ def _grade(
         pool.close(wait=False)
         raise
     pool.close()
+
+
+def _judged_notebooks(course: Course, assignment: str, ready: dict[str, str]) -> dict:
+    """Which notebooks are judged in a fresh kernel (with the answers each locked cell reads)."""
+    judged = {}
+    for name in ready:
+        judged[name] = course.assignments[assignment][name].answers
+    return judged
 
 
 def _zero_all(course: Course, sub: Submission) -> None:

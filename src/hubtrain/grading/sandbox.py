@@ -120,12 +120,15 @@ class Sandbox:
         network: bool = False,
         binds: tuple[Path, ...] = (),
         ro_binds: tuple[Path, ...] = (),
+        workdir_from: Path | None = None,
     ) -> list[str]:
         """bwrap arguments that let the kernel see only `workdir` and a read-only Python.
 
         `network=True` keeps the machine's network (the practice hub's servers
         reach the hub, the course service and the buckets on 127.0.0.1); `binds`
         and `ro_binds` add more folders, writable or read-only, at their own paths.
+        `workdir_from` shows another folder at `workdir`'s path (the judge's fresh
+        copy where the learner's kernel had its files, so paths stay the same).
         """
         if network:
             unshare = ["--unshare-user-try", "--unshare-ipc", "--unshare-pid"]
@@ -152,7 +155,7 @@ class Sandbox:
             if not prefix.startswith("/usr/"):
                 cmd += ["--ro-bind", prefix, prefix]
         # No --chdir: bwrap keeps the working directory jupyter_client gave it.
-        cmd += ["--bind", str(workdir), str(workdir)]
+        cmd += ["--bind", str(workdir_from or workdir), str(workdir)]
         for path in ro_binds:
             cmd += ["--ro-bind", str(path), str(path)]
         for path in binds:
@@ -184,11 +187,22 @@ def find_sandbox() -> tuple[Sandbox | None, str]:
 
 
 def wrapper_command(
-    workdir: Path, memory_bytes: int, bridges: dict[int, Path], sandbox: Sandbox | None
+    workdir: Path,
+    memory_bytes: int,
+    bridges: dict[int, Path],
+    sandbox: Sandbox | None,
+    *,
+    control: Path | None = None,
+    workdir_from: Path | None = None,
 ) -> list[str]:
-    """The command put in front of the kernel's own: sandbox (if any), then the launcher."""
-    launcher = workdir / ".hubtrain-launch.py"
+    """The command put in front of the kernel's own: sandbox (if any), then the launcher.
+
+    `control` (the judge's) is a folder of its own for the launcher and the kernel's
+    sockets, seen at its own path; `workdir_from` as for `Sandbox.command`.
+    """
+    launcher = (control or workdir) / ".hubtrain-launch.py"
     launcher.write_text(LAUNCHER, encoding="utf-8")
-    prefix = sandbox.command(workdir) if sandbox else []
+    binds = (control, *bridges.values()) if control else ()
+    prefix = sandbox.command(workdir, binds=binds, workdir_from=workdir_from) if sandbox else []
     links = [f"{port}={path}" for port, path in bridges.items()]
     return [*prefix, sys.executable, str(launcher), str(memory_bytes), *links, "--"]

@@ -49,6 +49,8 @@ class Opened:
     files: dict[str, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failed: str = ""
+    # The files in `files` that are the assignment's own, not the learner's.
+    course_files: tuple[str, ...] = ()
 
 
 def _chain(name: str, config: Config) -> list[type]:
@@ -193,15 +195,18 @@ def open_submission(sub: Submission, course: Course) -> Opened:
     keep = set(
         course.config.get("Autograde", {}).get("exclude_overwriting", {}).get(sub.assignment, [])
     )
+    course_files = []
     for found in sorted(find_all_files(str(source), [*ignore, "*.ipynb"])):
         rel = Path(found).relative_to(source).as_posix()
         if rel in keep or str(Path(found).relative_to(source)) in keep:
             continue
         files[rel] = Path(found).read_bytes()
+        course_files.append(rel)
     for rel, data in files.items():
         (autograded / rel).parent.mkdir(parents=True, exist_ok=True)
         (autograded / rel).write_bytes(data)
     opened.files = files
+    opened.course_files = tuple(course_files)
 
     with Gradebook(course.db_url) as gb, warnings.catch_warnings():
         # nbgrader's update_or_create_submission trips SQLAlchemy's autoflush
@@ -317,6 +322,7 @@ def _cell_notes(name: str, nb: NotebookNode) -> list[str]:
                 notes.append(f"{name}: cell {index + 1} ran past its time limit and was stopped")
             elif out.get("ename") == "MemoryError":
                 notes.append(f"{name}: cell {index + 1} ran out of memory")
+
     return notes
 
 

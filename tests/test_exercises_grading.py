@@ -15,6 +15,7 @@ start-up message there. A check wrapped in `hubcheck$task()` must still score.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -404,3 +405,96 @@ def test_visible_r_checks_that_show_their_answer_are_caught(tmp_path: Path) -> N
         " 'clash': 'rename', 'edited': 'keep', 'deleted': 'restore'}, the answer of later_click",
         "05-cloud-data/hostile.ipynb: test_leaked_line: shows 3, the answer of leaked_line",
     ]
+
+
+# Wrong answers to the R checks that compare digests, and the sentence each must still
+# give: (module, test cell, the learner's answer, what the feedback must say).
+R_FEEDBACK = [
+    (
+        "01-login-r",
+        "test_survives_restart",
+        'survives_restart <- c("a", "b", "e", "f", "g")',
+        "✗ b: does not survive: /tmp belongs to the server's container",
+    ),
+    (
+        "01-login-r",
+        "test_survives_restart",
+        'survives_restart <- c("a", "e", "f")',
+        "✗ g: survives: A library in your home directory is kept",
+    ),
+    (
+        "02-profiles-r",
+        "test_matrix_bytes",
+        "matrix_bytes <- 20000 * 20000 * 4",
+        "✗ matrix_bytes is 1.6e+09, which is not 20000 x 20000 elements x 8 bytes.",
+    ),
+    (
+        "02-profiles-r",
+        "test_fits_in_memory",
+        "matrix_bytes <- 20000 * 20000\nfits_in_memory <- TRUE",
+        "✗ matrix_bytes is not right yet, so this check cannot tell whether the matrix fits.",
+    ),
+    (
+        "02-profiles-r",
+        "test_fits_in_memory",
+        "matrix_bytes <- 20000 * 20000 * 8\nfits_in_memory <- TRUE",
+        "✗ fits_in_memory is TRUE, but with MEM_LIMIT at 2 GiB the matrix does not fit.",
+    ),
+    (
+        "03-nbgitpuller-r",
+        "test_clone_folder",
+        'clone_folder <- "ocean-lessons-main"',
+        '✗ "ocean-lessons-main" is not the last part of the repository URL.',
+    ),
+    (
+        "03-nbgitpuller-r",
+        "test_later_click",
+        'later_click <- c(edited = "keep", deleted = "restore", clash = "keep",'
+        ' untouched = "update")',
+        '✗ clash is not "keep": your untracked file is renamed with a timestamp',
+    ),
+    (
+        "05-cloud-data-r",
+        "test_leaked_line",
+        "leaked_line <- 2",
+        "✗ Not that one: line 2 only reads your bucket address from the environment.",
+    ),
+    ("05-cloud-data-r", "test_leaked_line", "leaked_line <- 5", "✗ line 5 holds no credential."),
+]
+
+
+def test_r_checks_that_compare_digests_still_say_what_is_wrong(tmp_path: Path) -> None:
+    cases = []
+    for module, test_cell, answer, _ in R_FEEDBACK:
+        notebook = nbformat.read(_notebook(ROOT / "exercises" / module), as_version=4)
+        [code] = [
+            c.source
+            for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") == test_cell
+        ]
+        visible = code.split("  ### BEGIN HIDDEN TESTS")[0] + "})\n"
+        cases.append(answer + "\n" + visible)
+    shutil.copy(LEARNER_RUNTIME_R, tmp_path / "hubcheck.R")
+    script = (
+        'source("hubcheck.R")\n'
+        "for (code in jsonlite::fromJSON(file('stdin'))) {\n"
+        "  here <- new.env()\n"
+        "  said <- tryCatch({ eval(parse(text = code), here); 'passed' },"
+        " error = conditionMessage)\n"
+        "  cat(gsub('\\n', ' ', said), '\\n', sep = '')\n"
+        "}\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "HUBTRAIN_GRADING": "1", "MEM_LIMIT": str(2 * 2**30)},
+        check=True,
+    )
+    said = result.stdout.splitlines()
+    assert len(said) == len(R_FEEDBACK)
+    for (module, test_cell, answer, expected), feedback in zip(R_FEEDBACK, said, strict=True):
+        assert feedback.startswith(expected), (module, test_cell, answer, feedback)

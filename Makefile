@@ -37,7 +37,7 @@ node_modules/.installed: package.json package-lock.json
 # Debian's R and IRkernel, for the R exercises, the book's R blocks and the practice
 # hub's R profile. CRAN is not used: every R package here is a Debian package.
 R_DEBS := r-base-core r-cran-irkernel r-cran-testthat r-cran-httr r-cran-jsonlite \
-  r-cran-sf r-cran-stars r-cran-processx
+  r-cran-digest r-cran-sf r-cran-stars r-cran-processx
 IR_KERNEL := $(VENV)/share/jupyter/kernels/ir/kernel.json
 
 /usr/bin/Rscript:

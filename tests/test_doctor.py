@@ -155,7 +155,7 @@ def test_the_r_track_is_reported_without_changing_the_verdict(tmp_path: Path) ->
     r_part = result.stdout.split("For the R notebooks (optional", 1)[1]
     # This machine has Debian's R with IRkernel registered in the project's environment.
     assert "ok      R kernel: ir" in r_part
-    assert "ok      R packages: IRkernel, jsonlite, httr, sf, stars" in r_part
+    assert "ok      R packages: IRkernel, jsonlite, digest, httr, sf, stars" in r_part
     assert "RStudio: " in r_part
 
 

@@ -15,6 +15,7 @@ start-up message there. A check wrapped in `hubcheck$task()` must still score.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -329,3 +330,171 @@ def test_no_visible_test_or_question_shows_its_answer(tmp_path: Path) -> None:
     nbformat.write(planted, tmp_path / "planted.ipynb")
     [leak] = find_answer_literals(tmp_path)
     assert "test_spot: shows 4, the answer of leaked_line" in leak
+
+
+def _plant(path: Path, grade_id: str, old: str, new: str) -> None:
+    """Replace `old` with `new` in one cell of a notebook (which must hold it once)."""
+    notebook = nbformat.read(path, as_version=4)
+    [cell] = [
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    ]
+    assert cell.source.count(old) == 1, (grade_id, old)
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(notebook, path)
+
+
+def test_visible_r_checks_that_show_their_answer_are_caught(tmp_path: Path) -> None:
+    # Copies of the real R exercises, undoing their digests in the ways an author (or a
+    # careless merge) could. The copies sit in a plain folder under plain names, so only
+    # the kernel's language says they are R.
+    copies = {}
+    for module in ("01-login-r", "02-profiles-r", "03-nbgitpuller-r", "05-cloud-data-r"):
+        copies[module] = tmp_path / module.removesuffix(R_SUFFIX) / "hostile.ipynb"
+        copies[module].parent.mkdir()
+        shutil.copy(_notebook(ROOT / "exercises" / module), copies[module])
+    # The number itself, in a visible check.
+    _plant(
+        copies["05-cloud-data-r"],
+        "test_leaked_line",
+        "  ### BEGIN HIDDEN TESTS",
+        '  hubcheck$expect(isTRUE(leaked_line == 3), "not that line")\n  ### BEGIN HIDDEN TESTS',
+    )
+    # A named vector holding the answer, written as a list and in another order.
+    _plant(
+        copies["03-nbgitpuller-r"],
+        "test_later_click",
+        "  missing <-",
+        '  right_words = list(untouched = "update", clash = "rename", edited = "keep",'
+        ' deleted = "restore")\n  missing <-',
+    )
+    # The letters, in another order; and the same letters inside hidden tests, which
+    # the release removes, so they are no leak.
+    _plant(
+        copies["01-login-r"],
+        "test_survives_restart",
+        "  # Whether each letter",
+        '  right <- c("g", "f", "e", "a")\n  # Whether each letter',
+    )
+    _plant(
+        copies["01-login-r"],
+        "test_survives_restart",
+        "  ### END HIDDEN TESTS",
+        '  again <- c("a", "e", "f", "g")\n  ### END HIDDEN TESTS',
+    )
+    # The question's right letter, given by name; and the size written as arithmetic.
+    _plant(
+        copies["02-profiles-r"],
+        "question_as_integer",
+        '  "83aa0b99b20511bd", # digest of the right letter\n',
+        '  answer = "b",\n',
+    )
+    _plant(
+        copies["02-profiles-r"],
+        "test_matrix_bytes",
+        "  ### BEGIN HIDDEN TESTS",
+        "  hubcheck$expect(matrix_bytes == 2e4 * 2e4 * 8, 'no')\n  ### BEGIN HIDDEN TESTS",
+    )
+    leaks = [line.removeprefix(f"{tmp_path}/") for line in find_answer_literals(tmp_path)]
+    assert leaks == [
+        "01-login/hostile.ipynb: test_survives_restart:"
+        " shows {'a', 'e', 'f', 'g'}, the answer of survives_restart",
+        "02-profiles/hostile.ipynb: question_as_integer: the question's right letter 'b' is shown",
+        "02-profiles/hostile.ipynb: test_matrix_bytes:"
+        " shows 3200000000, the answer of matrix_bytes",
+        "03-nbgitpuller/hostile.ipynb: test_later_click: shows {'untouched': 'update',"
+        " 'clash': 'rename', 'edited': 'keep', 'deleted': 'restore'}, the answer of later_click",
+        "05-cloud-data/hostile.ipynb: test_leaked_line: shows 3, the answer of leaked_line",
+    ]
+
+
+# Wrong answers to the R checks that compare digests, and the sentence each must still
+# give: (module, test cell, the learner's answer, what the feedback must say).
+R_FEEDBACK = [
+    (
+        "01-login-r",
+        "test_survives_restart",
+        'survives_restart <- c("a", "b", "e", "f", "g")',
+        "✗ b: does not survive: /tmp belongs to the server's container",
+    ),
+    (
+        "01-login-r",
+        "test_survives_restart",
+        'survives_restart <- c("a", "e", "f")',
+        "✗ g: survives: A library in your home directory is kept",
+    ),
+    (
+        "02-profiles-r",
+        "test_matrix_bytes",
+        "matrix_bytes <- 20000 * 20000 * 4",
+        "✗ matrix_bytes is 1.6e+09, which is not 20000 x 20000 elements x 8 bytes.",
+    ),
+    (
+        "02-profiles-r",
+        "test_fits_in_memory",
+        "matrix_bytes <- 20000 * 20000\nfits_in_memory <- TRUE",
+        "✗ matrix_bytes is not right yet, so this check cannot tell whether the matrix fits.",
+    ),
+    (
+        "02-profiles-r",
+        "test_fits_in_memory",
+        "matrix_bytes <- 20000 * 20000 * 8\nfits_in_memory <- TRUE",
+        "✗ fits_in_memory is TRUE, but with MEM_LIMIT at 2 GiB the matrix does not fit.",
+    ),
+    (
+        "03-nbgitpuller-r",
+        "test_clone_folder",
+        'clone_folder <- "ocean-lessons-main"',
+        '✗ "ocean-lessons-main" is not the last part of the repository URL.',
+    ),
+    (
+        "03-nbgitpuller-r",
+        "test_later_click",
+        'later_click <- c(edited = "keep", deleted = "restore", clash = "keep",'
+        ' untouched = "update")',
+        '✗ clash is not "keep": your untracked file is renamed with a timestamp',
+    ),
+    (
+        "05-cloud-data-r",
+        "test_leaked_line",
+        "leaked_line <- 2",
+        "✗ Not that one: line 2 only reads your bucket address from the environment.",
+    ),
+    ("05-cloud-data-r", "test_leaked_line", "leaked_line <- 5", "✗ line 5 holds no credential."),
+]
+
+
+def test_r_checks_that_compare_digests_still_say_what_is_wrong(tmp_path: Path) -> None:
+    cases = []
+    for module, test_cell, answer, _ in R_FEEDBACK:
+        notebook = nbformat.read(_notebook(ROOT / "exercises" / module), as_version=4)
+        [code] = [
+            c.source
+            for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") == test_cell
+        ]
+        visible = code.split("  ### BEGIN HIDDEN TESTS")[0] + "})\n"
+        cases.append(answer + "\n" + visible)
+    shutil.copy(LEARNER_RUNTIME_R, tmp_path / "hubcheck.R")
+    script = (
+        'source("hubcheck.R")\n'
+        "for (code in jsonlite::fromJSON(file('stdin'))) {\n"
+        "  here <- new.env()\n"
+        "  said <- tryCatch({ eval(parse(text = code), here); 'passed' },"
+        " error = conditionMessage)\n"
+        "  cat(gsub('\\n', ' ', said), '\\n', sep = '')\n"
+        "}\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "HUBTRAIN_GRADING": "1", "MEM_LIMIT": str(2 * 2**30)},
+        check=True,
+    )
+    said = result.stdout.splitlines()
+    assert len(said) == len(R_FEEDBACK)
+    for (module, test_cell, answer, expected), feedback in zip(R_FEEDBACK, said, strict=True):
+        assert feedback.startswith(expected), (module, test_cell, answer, feedback)

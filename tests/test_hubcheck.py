@@ -1,10 +1,18 @@
-"""The learner runtime `hubcheck.py`, loaded as a release ships it: a file beside `hub.json`."""
+"""The learner runtime `hubcheck.py`, loaded as a release ships it: a file beside `hub.json`.
+
+At the end, its R twin hubcheck.R (run by real R) against it: an author computes an
+answer's digest once and writes it into both twins' visible checks, so the two runtimes
+must agree wherever the mapping in hubcheck.R's comment says they do.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import random
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +21,7 @@ import pytest
 
 from hubtrain.config import HubConfig
 from hubtrain.gradingenv import profile_env
-from hubtrain.release import LEARNER_RUNTIME, write_hub_facts
+from hubtrain.release import LEARNER_RUNTIME, LEARNER_RUNTIME_R, write_hub_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_VARIABLES = ("JUPYTERHUB_", "MEM_", "CPU_", "JUPYTER_IMAGE", "HUBTRAIN_GRADING", "SCRATCH")
@@ -36,8 +44,6 @@ def load_runtime(folder: Path, hub: HubConfig) -> ModuleType:
 @pytest.fixture
 def off_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A machine that is not a hub; progress goes to a file in tmp_path."""
-    import os
-
     for key in list(os.environ):
         if key.startswith(HUB_VARIABLES):
             monkeypatch.delenv(key)
@@ -214,3 +220,121 @@ def test_course_summary_lists_every_module_and_task(
     for name in ("01-login", "02-profiles", "03-nbgitpuller", "04-jupyterlab", "05-cloud-data"):
         assert out.count(f"{name} (R): 0 of ") == 1
         assert f"{name}-r" not in out
+
+
+# --- hubcheck.R's digest ------------------------------------------------------
+
+# (R expression, the Python value it must digest like).
+PAIRS: list[tuple[str, object]] = [
+    ("4", 4),
+    ("4L", 4),
+    ("20000 * 20000 * 8", 20_000 * 20_000 * 8),
+    ("1e300", 1e300),
+    ("-0", 0),
+    ("0.5", 0.5),
+    ("-2.5", -2.5),
+    ("1/3", 1 / 3),
+    ("0.0001", 0.0001),
+    ("1e-5", 1e-5),
+    ("1.5e-7", 1.5e-7),
+    ("123456789012345.6", 123456789012345.6),
+    ("1234567890123456.8", 1234567890123456.8),
+    ("Inf", float("inf")),
+    ("-Inf", float("-inf")),
+    ("NaN", float("nan")),
+    ("TRUE", True),
+    ("FALSE", False),
+    ("NULL", None),
+    ("NA", None),
+    ("NA_character_", None),
+    ('"keep"', "keep"),
+    ('""', ""),
+    ('"a\\"b\\\\c\\nd\\t\\u00e9\\u007f\\b\\f\\r"', 'a"b\\c\nd\té\x7f\b\f\r'),
+    ('"\\U0001F600 \\u00fcber"', "\U0001f600 über"),
+    ('c("a", "e")', ["a", "e"]),
+    ('sort(c("f", "a", "e"), method = "radix")', {"f", "a", "e"}),
+    ("c(3, 1.5)", (3, 1.5)),
+    ('list("survives_restart", "a", TRUE)', ["survives_restart", "a", True]),
+    ('list("later_click", "edited", "keep")', ["later_click", "edited", "keep"]),
+    ('list("r_logout_keeps_server", "b")', ["r_logout_keeps_server", "b"]),
+    ('c(edited = "keep", deleted = "restore")', {"deleted": "restore", "edited": "keep"}),
+    ("list(b = 1, a = list(2.5, NULL))", {"a": [2.5, None], "b": 1}),
+    ('c(Z = 1, a = 2, "\\u00e9" = 3)', {"a": 2, "Z": 1, "é": 3}),
+    ("list()", []),
+    ("character(0)", []),
+    ('factor(c("x", "y", "x"))', ["x", "y", "x"]),
+    ("structure(list(1, 2), class = 'anything')", [1, 2]),
+]
+
+
+def r_digests(expressions: list[str]) -> list[str]:
+    """hubcheck$digest of each R expression, from one real Rscript run."""
+    script = (
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        "for (text in commandArgs(trailingOnly = TRUE)) {\n"
+        "  cat(hubcheck$digest(eval(parse(text = text))), '\\n', sep = '')\n"
+        "}\n"
+    )
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script, *expressions],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr == "", "hubcheck.R must write nothing to stderr (nbgrader zeroes the cell)"
+    return result.stdout.split()
+
+
+def test_r_and_python_give_the_same_digest_for_the_same_answer(hc: ModuleType) -> None:
+    # Doubles of every size, written exactly (as hexadecimal) so R reads the same number.
+    rng = random.Random(12)
+    doubles = [rng.uniform(-1, 1) * 10 ** rng.randint(-12, 22) for _ in range(150)]
+    doubles += [float(n) / 8 for n in range(-20, 20)]
+    expressions = [r for r, _ in PAIRS] + [f'as.numeric("{x.hex()}")' for x in doubles]
+    expected = [hc.digest(value) for _, value in PAIRS] + [hc.digest(x) for x in doubles]
+    got = r_digests(expressions)
+    mismatched = [
+        (expression, json.dumps(hc._plain_value(value)))
+        for expression, value, r, py in zip(
+            expressions, [v for _, v in PAIRS] + doubles, got, expected, strict=True
+        )
+        if r != py
+    ]
+    assert mismatched == []
+
+
+def test_r_digests_tell_answers_apart_and_ignore_pretended_equality() -> None:
+    four, text_four, vector, named, agreeable, function = r_digests(
+        [
+            "4",
+            '"4"',
+            'c("a", "e")',
+            'c(a = "e")',
+            # An object whose == says yes to everything digests as its data, not as 4.
+            "local({ x <- structure(list(), class = 'agree');"
+            " assign('==.agree', function(e1, e2) TRUE, envir = globalenv()); x })",
+            "function() 4",
+        ]
+    )
+    assert len({four, text_four, vector, named, agreeable, function}) == 6
+
+
+def test_an_r_question_accepts_its_letter_as_a_digest(tmp_path: Path, off_hub: Path) -> None:
+    script = (
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        'right <- hubcheck$digest(list("q2", "b"))\n'
+        'hubcheck$question("q2", "Q", "Pick one.", c(a = "this", b = "that"), right,'
+        ' c(b = "Yes."))\n'
+        'hubcheck$answer("q2", "a")\n'
+        'hubcheck$answer("q2", "b")\n'
+    )
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=dict(os.environ),
+    )
+    assert result.stdout.splitlines()[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
+    assert json.loads(off_hub.read_text())[tmp_path.name]["q2"]["passed"] is True

@@ -61,6 +61,7 @@ print(json.dumps(found))
 R_PACKAGES = {
     "IRkernel": "runs R notebooks in JupyterLab (the `ir` kernel)",
     "jsonlite": "hubcheck.R reads the hub facts and records progress",
+    "digest": "hubcheck.R fingerprints answers, so visible checks do not show them",
     "httr": "the R notebooks call the hub's and the server's REST APIs",
     "sf": "module 5 in R reads and writes buckets through GDAL",
     "stars": "module 5 in R reads rasters lazily",

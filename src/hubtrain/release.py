@@ -30,6 +30,7 @@ __all__ = [
     "find_answer_literals",
     "find_leaks",
     "hub_facts_text",
+    "is_r_notebook",
     "make_release",
     "nbgrader_env",
     "public_lines",
@@ -294,63 +295,126 @@ def _answers(code: str) -> list[tuple[str, Any]]:
     return found
 
 
-def _telling(value: Any) -> list[Any]:
-    """The values that would give away an answer: itself, and its distinctive words."""
+def _stated(word: str, text: str) -> bool:
+    """Whether `word` stands as a whole word in `text` (a notebook's task text)."""
+    return re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", text) is not None
+
+
+def _telling(value: Any, task_text: str = "") -> list[Any]:
+    """The values that would give away an answer: itself, and its distinctive words.
+
+    A word the task text already states (the branch `main` the task names, or the
+    choices `"keep"` and `"restore"` it offers) gives nothing away on its own.
+    """
     if isinstance(value, bool) or value is None or value in (0, 1, ""):
         return []
     told = [value]
     if isinstance(value, dict | set | list | tuple):
         items = value.values() if isinstance(value, dict) else value
-        told += [v for v in items if isinstance(v, str) and len(v) >= 3]
+        told += [
+            v for v in items if isinstance(v, str) and len(v) >= 3 and not _stated(v, task_text)
+        ]
     return told
+
+
+def _show(value: Any) -> str:
+    """A value as a leak message shows it (a set in sorted order, so messages are stable)."""
+    if isinstance(value, set):
+        return "{" + ", ".join(sorted(repr(v) for v in value)) + "}"
+    return repr(value)
+
+
+_HIDDEN_TESTS = re.compile(r"(?ms)^\s*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\s*$")
+
+
+def _python_shown(code: str) -> tuple[list[Any], list[Any]] | None:
+    """(literals, question letters) a Python cell spells out; None if it does not parse."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    literals, letters = [], []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "hubcheck.question":
+            given = node.args[4] if len(node.args) > 4 else None
+            given = next((k.value for k in node.keywords if k.arg == "answer"), given)
+            if given is not None:
+                letters.append(_literal(given))
+        if isinstance(node, ast.Constant | ast.Set | ast.List | ast.Tuple | ast.Dict):
+            literals.append(_literal(node))
+    return [v for v in literals if v is not _NOT_LITERAL], letters
+
+
+def is_r_notebook(path: Path, metadata: dict[str, Any]) -> bool:
+    """Whether a notebook is R: its kernel's language, else its name (`login_r.ipynb`
+    in `01-login-r/`), the way the course names R twins."""
+    language = (metadata.get("kernelspec") or {}).get("language") or (
+        metadata.get("language_info") or {}
+    ).get("name")
+    if language:
+        return str(language).lower() == "r"
+    return path.stem.endswith("_r") or path.parent.name.endswith(R_SUFFIX)
 
 
 def find_answer_literals(exercises: Path) -> list[str]:
     """Where a learner-visible test or question shows the answer it checks.
 
-    An answer is a literal a solution assigns (`leaked_line = 4`); a visible test
-    cell (hidden tests removed) that holds that literal, or one of its words, gives
-    it away. A `hubcheck.question` whose answer is a plain letter does too (pass
-    `hubcheck.digest([task_id, letter])`). Returns "file: cell: what" lines.
+    An answer is a literal a solution assigns (`leaked_line = 4`, in R
+    `leaked_line <- 3` or `right <- c(edited = "keep")`; arithmetic on numbers such
+    as `20000 * 20000 * 8` counts as the number in R); a visible graded test cell
+    (hidden tests removed) that holds that literal, or one of its words the task
+    text does not state, gives it away. A question whose answer is a plain letter
+    does too (pass `hubcheck.digest([task_id, letter])`, in R
+    `hubcheck$digest(list(task_id, letter))`). R notebooks are read by R's own
+    parser, one Rscript run for the whole scan. Returns "file: cell: what" lines.
     """
-    import ast
-
     import nbformat  # here, not at the top: every command imports this module
 
-    leaks = []
+    from hubtrain.rliterals import scan_r_cells
+
+    notebooks = []
     for path in sorted(exercises.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
             continue
-        cells = nbformat.read(path, as_version=4).cells
-        answers = []
-        for cell in cells:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-                answers += _answers(cell.source)
-        for cell in cells:
+        notebook = nbformat.read(path, as_version=4)
+        # Each cell to read: (its nbgrader metadata, its code with hidden tests removed).
+        cells = []
+        for cell in notebook.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.cell_type != "code" or meta.get("solution") or not meta.get("locked"):
-                continue
-            hidden = re.compile(r"(?ms)^\s*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\s*$")
-            try:
-                tree = ast.parse(hidden.sub("", cell.source))
-            except SyntaxError:
-                continue
-            where = f"{path}: {meta.get('grade_id', '?')}"
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and ast.unparse(node.func) == "hubcheck.question":
-                    given = node.args[4] if len(node.args) > 4 else None
-                    given = next((k.value for k in node.keywords if k.arg == "answer"), given)
-                    letter = _literal(given) if given is not None else _NOT_LITERAL
-                    if isinstance(letter, str) and len(letter) == 1:
-                        leaks.append(f"{where}: the question's right letter {letter!r} is shown")
-                if not meta.get("grade") or not isinstance(
-                    node, ast.Constant | ast.Set | ast.List | ast.Tuple | ast.Dict
-                ):
-                    continue
-                value = _literal(node)
+            if meta.get("solution"):
+                cells.append((meta, cell.source))
+            elif cell.cell_type == "code" and meta.get("locked"):
+                cells.append((meta, _HIDDEN_TESTS.sub("", cell.source)))
+        task_text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+        notebooks.append((path, is_r_notebook(path, notebook.metadata), cells, task_text))
+    r_cells = iter(scan_r_cells([code for _, r, cells, _ in notebooks if r for _, code in cells]))
+
+    leaks = []
+    for path, is_r, cells, task_text in notebooks:
+        answers, shown = [], []
+        for meta, code in cells:
+            if is_r:
+                scanned = next(r_cells)
+                found = (scanned.literals, scanned.letters) if scanned.parsed else None
+                assigned = scanned.assigned
+            else:
+                found = None if meta.get("solution") else _python_shown(code)
+                assigned = _answers(code) if meta.get("solution") else []
+            if meta.get("solution"):
+                answers += assigned
+            elif found is not None:
+                shown.append((f"{path}: {meta.get('grade_id', '?')}", meta.get("grade"), *found))
+        for where, graded, literals, letters in shown:
+            for letter in letters:
+                if isinstance(letter, str) and len(letter) == 1:
+                    leaks.append(f"{where}: the question's right letter {letter!r} is shown")
+            for value in literals if graded else []:
                 for name, answer in answers:
-                    if any(type(value) is type(t) and value == t for t in _telling(answer)):
-                        leaks.append(f"{where}: shows {value!r}, the answer of {name}")
+                    told = _telling(answer, task_text)
+                    if any(type(value) is type(t) and value == t for t in told):
+                        leaks.append(f"{where}: shows {_show(value)}, the answer of {name}")
     return sorted(set(leaks))
 
 

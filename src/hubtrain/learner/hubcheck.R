@@ -10,6 +10,7 @@
 #   hubcheck$task("id", "Title", { hubcheck$expect(ok, "message", "hint") })
 #   hubcheck$self_check("id", "Title", function() ...)
 #   hubcheck$question("id", "Title", "prompt", c(a = "...", b = "..."), "b", c(a = "why", ...))
+#   hubcheck$digest(value)  # the same fingerprint as hubcheck.py's digest(): see below
 #
 # nbgrader zeroes a graded cell that writes anything to stderr, and IRkernel
 # sends every message() and warning() there (package start-up messages too). So a
@@ -67,6 +68,109 @@ hubcheck <- local({
     ok <- is.logical(value) && length(value) == 1 && !is.na(value) && value
     if (!ok) stop(failure(message, hint))
     invisible(TRUE)
+  }
+
+  # --- digests: compare an answer without showing it -------------------------
+  #
+  # digest(value) is the fingerprint hubcheck.py's digest() gives the same answer,
+  # so an author computes each digest once, in Python or R, for both twins. It is
+  # sha256 (first 16 hex digits) of the JSON text Python's
+  # json.dumps(value, sort_keys=True) writes, with R values read as Python ones:
+  #
+  #   R value                                    Python value it digests like
+  #   NULL, NA of any type                       None
+  #   TRUE / FALSE (length 1)                    True / False
+  #   a whole number, double or integer (4, 4L)  int 4 (as 4.0 is in Python)
+  #   any other double (0.5, Inf, NaN)           float (same repr: 0.5, inf, nan)
+  #   a string (length 1)                        str
+  #   a factor                                   its labels, as strings
+  #   an unnamed vector of length 0 or >= 2,     list, in the same order (a Python
+  #     or an unnamed list                       set is a list sorted by repr: for
+  #                                              words, sort(x, method = "radix"))
+  #   a named vector or named list               dict (names are keys, any order)
+  #   anything else (a function, an environment) "<R.type>": matches no answer
+  #
+  # A length-1 vector is a scalar (R has no other kind): a one-element Python
+  # list is list("x") here. Not in Python: duplicate names (kept, in name order)
+  # and complex or raw vectors (digested as "<R.type>"). The digest is computed on
+  # the data, not with the value's own methods, so an object cannot pass by
+  # claiming to equal the answer. sha256 comes from the `digest` package, which
+  # IRkernel itself needs, so every R hub with IRkernel has it.
+  json_string <- function(text) {
+    codes <- utf8ToInt(enc2utf8(text))
+    if (!length(codes)) return('""')
+    short <- c("34" = '\\"', "92" = "\\\\", "10" = "\\n", "13" = "\\r", "9" = "\\t", "8" = "\\b", "12" = "\\f")
+    pieces <- vapply(codes, function(code) {
+      key <- as.character(code)
+      if (!is.na(short[key])) return(short[[key]])
+      if (code >= 32 && code <= 126) return(intToUtf8(code))
+      if (code <= 0xFFFF) return(sprintf("\\u%04x", code))
+      code <- code - 0x10000 # outside the BMP: a surrogate pair, as Python writes it
+      sprintf("\\u%04x\\u%04x", 0xD800 + code %/% 1024, 0xDC00 + code %% 1024)
+    }, "")
+    paste0('"', paste(pieces, collapse = ""), '"')
+  }
+
+  # Python's repr() of a float that is not a whole number: the shortest digits that
+  # read back as the same double, in fixed notation for exponents -4 to 15.
+  json_double <- function(x) {
+    if (is.nan(x)) return("NaN")
+    if (is.infinite(x)) return(if (x > 0) "Infinity" else "-Infinity")
+    if (x == trunc(x)) return(if (x == 0) "0" else sprintf("%.0f", x))
+    for (places in 0:16) {
+      text <- sprintf(paste0("%.", places, "e"), x)
+      if (as.numeric(text) == x) break
+    }
+    parts <- regmatches(text, regexec("^(-?)([0-9])\\.?([0-9]*)e([-+][0-9]+)$", text))[[1]]
+    digits <- sub("0+$", "", paste0(parts[3], parts[4]))
+    if (!nzchar(digits)) digits <- "0"
+    exponent <- as.integer(parts[5])
+    if (exponent < -4 || exponent >= 16) {
+      rest <- substring(digits, 2)
+      mantissa <- if (nzchar(rest)) paste0(substr(digits, 1, 1), ".", rest) else substr(digits, 1, 1)
+      return(sprintf("%s%se%s%02d", parts[2], mantissa, if (exponent < 0) "-" else "+", abs(exponent)))
+    }
+    if (exponent < 0) {
+      return(paste0(parts[2], "0.", strrep("0", -exponent - 1), digits))
+    }
+    whole <- substr(paste0(digits, strrep("0", exponent + 1)), 1, exponent + 1)
+    fraction <- substring(digits, exponent + 2)
+    paste0(parts[2], whole, ".", if (nzchar(fraction)) fraction else "0")
+  }
+
+  json_scalar <- function(x) {
+    if (is.na(x) && !(is.double(x) && is.nan(x))) return("null")
+    switch(typeof(x),
+      logical = if (x) "true" else "false",
+      integer = as.character(x),
+      double = json_double(x),
+      character = json_string(x),
+      json_string(paste0("<R.", typeof(x), ">"))
+    )
+  }
+
+  json_text <- function(value) {
+    if (is.null(value)) return("null")
+    if (is.factor(value)) value <- stats::setNames(as.character(value), names(value))
+    if (!is.atomic(value) && !is.list(value)) return(json_string(paste0("<R.", typeof(value), ">")))
+    if (!typeof(value) %in% c("logical", "integer", "double", "character", "list")) {
+      return(json_string(paste0("<R.", typeof(value), ">")))
+    }
+    keys <- names(value)
+    value <- unclass(value) # the data, whatever methods its class has
+    items <- lapply(seq_along(value), function(i) value[[i]])
+    if (!is.null(keys)) {
+      keys[is.na(keys)] <- "NA"
+      ordered <- order(keys, method = "radix") # code-point order, as Python sorts str
+      pairs <- vapply(ordered, function(i) paste0(json_string(keys[[i]]), ": ", json_text(items[[i]])), "")
+      return(paste0("{", paste(pairs, collapse = ", "), "}"))
+    }
+    if (is.atomic(value) && length(value) == 1) return(json_scalar(value))
+    paste0("[", paste(vapply(items, json_text, ""), collapse = ", "), "]")
+  }
+
+  digest <- function(value) {
+    substr(digest::digest(json_text(value), algo = "sha256", serialize = FALSE), 1, 16)
   }
 
   # nbgrader's default stub for R solution cells calls fail(); say it plainly.
@@ -207,9 +311,11 @@ hubcheck <- local({
       cat("\u2717 '", choice, "' is not one of the letters ", paste(names(spec$options), collapse = ", "), ".\n", sep = "")
       return(invisible())
     }
-    passed <- identical(choice, spec$answer)
+    # `answer` is the letter, or (so the notebook does not show it) digest(list(task_id, letter)).
+    passed <- identical(choice, spec$answer) || identical(digest(list(task_id, choice)), spec$answer)
     record(task_id, spec$title, passed)
-    reason <- if (is.null(spec$why[[choice]])) "" else spec$why[[choice]]
+    # `why` may explain only some letters (as in hubcheck.py).
+    reason <- if (choice %in% names(spec$why)) spec$why[[choice]] else ""
     cat(trimws(paste(if (passed) "\u2713 Right." else "\u2717 Not quite.", reason)), "\n", sep = "")
     invisible()
   }

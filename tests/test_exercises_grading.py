@@ -431,14 +431,8 @@ R_FEEDBACK = [
     (
         "02-profiles-r",
         "test_fits_in_memory",
-        "matrix_bytes <- 20000 * 20000\nfits_in_memory <- TRUE",
-        "✗ matrix_bytes is not right yet, so this check cannot tell whether the matrix fits.",
-    ),
-    (
-        "02-profiles-r",
-        "test_fits_in_memory",
         "matrix_bytes <- 20000 * 20000 * 8\nfits_in_memory <- TRUE",
-        "✗ fits_in_memory is TRUE, but with MEM_LIMIT at 2 GiB the matrix does not fit.",
+        "✗ fits_in_memory is TRUE, but your matrix_bytes is not below MEM_LIMIT (2 GiB).",
     ),
     (
         "03-nbgitpuller-r",

@@ -45,6 +45,7 @@ HIDDEN_MESSAGES = (
     "hidden-square-check",
     "hidden-bucket-check",
     "hidden-letters-check",
+    "hidden-letters-r-check",
 )
 
 # Cells a hostile learner adds after its answers (any cell may hold any code).
@@ -122,6 +123,10 @@ def answer():
 def square(x):
     return Yes()
 """
+PATCH_HUBCHECK_R = """
+hubcheck$task <- function(...) invisible(NULL)
+hubcheck$expect <- function(...) invisible(NULL)
+"""
 # Reads every cell the kernel runs, the hidden tests too if they ran here.
 HOOK = """
 def spy(info):
@@ -136,9 +141,12 @@ re.match(r"(a+)+$", "a" * 64 + "b")
 """
 
 
-def _course_notebooks(course: Path, assignment: str) -> tuple[NotebookNode, NotebookNode]:
-    release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", 4)
-    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", 4)
+def _course_notebooks(
+    course: Path, assignment: str, name: str = ""
+) -> tuple[NotebookNode, NotebookNode]:
+    name = name or assignment
+    release = nbformat.read(course / "release" / assignment / f"{name}.ipynb", 4)
+    source = nbformat.read(course / "source" / assignment / f"{name}.ipynb", 4)
     return release, source
 
 
@@ -155,6 +163,7 @@ def _honest(course: Path) -> dict[tuple[str, str], NotebookNode]:
     ps1, ps1_source = _course_notebooks(course, "ps1")
     ps3, ps3_source = _course_notebooks(course, "ps3")
     ps4, ps4_source = _course_notebooks(course, "ps4")
+    ps5, ps5_source = _course_notebooks(course, "ps5-r", "ps5_r")
     hidden_fail = answered(ps1, ps1_source, "correct")
     for cell in hidden_fail.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "square":
@@ -182,6 +191,8 @@ def _honest(course: Path) -> dict[tuple[str, str], NotebookNode]:
         ("h-late", "ps3"): answered(ps3, ps3_source, "correct"),
         ("h-correct", "ps4"): answered(ps4, ps4_source, "correct"),
         ("h-blank", "ps4"): answered(ps4, ps4_source, "blank"),
+        ("h-correct", "ps5-r"): answered(ps5, ps5_source, "correct"),
+        ("h-blank", "ps5-r"): answered(ps5, ps5_source, "blank"),
     }
 
 
@@ -197,6 +208,11 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
     for cell in wrong_letters.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "letters":
             cell.source = 'letters = {"z"}'
+    ps5, ps5_source = _course_notebooks(course, "ps5-r", "ps5_r")
+    wrong_letters_r = answered(ps5, ps5_source, "blank")
+    for cell in wrong_letters_r.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "letters":
+            cell.source = 'letters_r <- c("z")'
     always_equal = answered(ps1, ps1_source, "blank")
     for cell in always_equal.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") in ("answer", "square"):
@@ -206,6 +222,7 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
     return {
         ("f-patchcheck", "ps4"): _with_cell(wrong_letters, "letters", PATCH_HUBCHECK),
         ("f-alwaysequal", "ps1"): always_equal,
+        ("f-patchcheck", "ps5-r"): _with_cell(wrong_letters_r, "letters", PATCH_HUBCHECK_R),
         ("x-hook", "ps1"): _with_cell(correct1(), "setup", HOOK),
         ("a-wipebuckets", "ps3"): _with_cell(
             answered(ps3, ps3_source, "correct"), "setup", WIPE_BUCKETS
@@ -217,10 +234,15 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
     }
 
 
+def _name(assignment: str) -> str:
+    """The notebook's name in `assignment` (an R assignment's is `<name>_r`)."""
+    return assignment.replace("-r", "_r")
+
+
 def _write_zip(path: Path, notebooks: dict[tuple[str, str], NotebookNode]) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         for (student, assignment), nb in sorted(notebooks.items()):
-            zf.writestr(f"{student}/{assignment}.ipynb", nbformat.writes(nb))
+            zf.writestr(f"{student}/{_name(assignment)}.ipynb", nbformat.writes(nb))
 
 
 def _all_text(root: Path) -> str:
@@ -263,7 +285,7 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
         shutil.copytree(course, stock)
         fakers = {k: v for k, v in room.hostile.items() if k[0].startswith("f-")}
         for (student, assignment), nb in {**room.honest, **fakers}.items():
-            target = stock / "submitted" / student / assignment / f"{assignment}.ipynb"
+            target = stock / "submitted" / student / assignment / f"{_name(assignment)}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, target)
         hub_file = Path(__file__).parent.parent / "hubs" / "practice.yml"
@@ -296,7 +318,7 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
         dask_in = root / "dask-in" / "submitted"
         for (student, assignment), nb in {**room.honest, **room.hostile}.items():
             if student.startswith("h-") or student == "a-wipebuckets":
-                target = dask_in / student / assignment / f"{assignment}.ipynb"
+                target = dask_in / student / assignment / f"{_name(assignment)}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target)
         with LocalCluster(
@@ -332,6 +354,7 @@ def test_honest_learners_score_as_stock_nbgrader_in_a_hostile_room(room: Room) -
     assert (rows["h-threads", "ps1"].status, rows["h-threads", "ps1"].score) == ("graded", 3.0)
     assert rows["h-correct", "ps3"].score == rows["h-late", "ps3"].score == 1.0
     assert (rows["h-correct", "ps4"].score, rows["h-blank", "ps4"].score) == (2.0, 0.0)
+    assert (rows["h-correct", "ps5-r"].score, rows["h-blank", "ps5-r"].score) == (2.0, 0.0)
 
 
 @pytest.mark.slow
@@ -340,9 +363,13 @@ def test_a_faked_verdict_gets_no_marks(room: Room) -> None:
     stock = {}
     for (student, assignment, _, _), score in room.stock_fakers.items():
         stock[student, assignment] = stock.get((student, assignment), 0) + score
-    assert stock == {("f-patchcheck", "ps4"): 2.0, ("f-alwaysequal", "ps1"): 3.0}
+    assert stock == {
+        ("f-patchcheck", "ps4"): 2.0,
+        ("f-patchcheck", "ps5-r"): 2.0,
+        ("f-alwaysequal", "ps1"): 3.0,
+    }
     rows = {(r.student, r.assignment): r for r in room.local.rows}
-    assert rows["f-patchcheck", "ps4"].score == 0.0
+    assert rows["f-patchcheck", "ps4"].score == rows["f-patchcheck", "ps5-r"].score == 0.0
     page = page_text(room.root / "local" / "feedback" / "f-patchcheck" / "ps4" / "ps4.html")
     assert "those are not the letters" in page
     equal = rows["f-alwaysequal", "ps1"]

@@ -2,8 +2,9 @@
 
 Layered like nbgrader: `cli` parses arguments, `runner` walks the batch,
 `collect` finds submissions, `steps` and `execute` transform one submission,
-`feedback` renders pages, `course` keeps the nbgrader course folder. `judge`
-runs the graded tests in a fresh kernel of their own, fed the learner's answers
+`feedback` renders pages, `course` keeps the nbgrader course folder, `kernels`
+runs one notebook in a kernel. `judge` and `judging` run the graded tests in a
+kernel of their own (one per worker and language), fed the learner's answers
 (`declared` says which) as plain data (`plaindata.py` and `plaindata.R`).
 
 Import from the submodules (`hubtrain.grading.runner.grade_batch`): importing

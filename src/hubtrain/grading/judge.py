@@ -1,4 +1,4 @@
-"""The judge: graded tests run in a fresh kernel, never in the learner's.
+"""The judge: graded tests run in a kernel of their own, never in the learner's.
 
 Stock nbgrader runs each test cell in the learner's own kernel, where an answer
 cell can have replaced the checker (`hubcheck.task = ...`), defined an object
@@ -9,11 +9,13 @@ they run. Here a submission runs in two kernels, each in its own sandbox:
    nbgrader would, except that each graded test cell is replaced by an *export*:
    the answers that test reads (see `declared.py`) leave as plain data
    (`plaindata.py`). The hidden tests never reach this kernel.
-2. The judge's kernel, started fresh on a pristine copy of the assignment's
-   files and an empty home at the same paths, runs the course's locked cells
-   in order, each after loading the answers exported at that point. A learner
-   function is called through a stand-in: its arguments go to the learner's
-   kernel (still running) and only its plain-data result comes back.
+2. The judge's kernel, which never runs learner code, runs the course's locked
+   cells in order on a pristine copy of the assignment's files and an empty home
+   at the same paths, each after loading the answers exported at that point. A
+   learner function is called through a stand-in: its arguments go to the
+   learner's kernel (still running) and only its plain-data result comes back.
+   A worker starts one judge kernel per language and clears it between
+   notebooks (`judging.py`): a kernel start costs more than a notebook's checks.
 
 The graded cells get the judge's outputs, so nbgrader's SaveAutoGrades scores
 what the judge saw. For an honest submission that is what stock nbgrader sees.

@@ -60,7 +60,7 @@ def _pump(a: socket.socket, b: socket.socket) -> None:
 class OwnBuckets:
     """One submission's bucket server, reached through a listener made on entry.
 
-    `sandboxed=True`: the listener is a unix socket in `workdir` (the sandbox's
+    `sandboxed=True`: the listener is a unix socket in the folder `workdir` (the sandbox's
     launcher forwards `127.0.0.1:SANDBOX_PORT` to it, see `links`); otherwise a
     TCP port on 127.0.0.1. `endpoint_url` is what the kernel's S3 variables name.
     """
@@ -82,6 +82,8 @@ class OwnBuckets:
     def __enter__(self) -> OwnBuckets:
         if self.sandboxed:
             path = self.workdir / ".buckets.sock"
+            # Left by the last job of this worker (the folder is reused).
+            path.unlink(missing_ok=True)
             listener = socket.socket(socket.AF_UNIX)
             listener.bind(str(path))
             self.links = {SANDBOX_PORT: path}

@@ -470,7 +470,7 @@ def _grade(
 
 
 def _judged_notebooks(course: Course, assignment: str, ready: dict[str, str]) -> dict:
-    """Which notebooks are judged in a fresh kernel (with the answers each locked cell reads)."""
+    """Which notebooks are judged apart (with the answers each locked cell reads)."""
     judged = {}
     for name in ready:
         judged[name] = course.assignments[assignment][name].answers

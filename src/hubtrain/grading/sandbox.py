@@ -194,15 +194,22 @@ def wrapper_command(
     *,
     control: Path | None = None,
     workdir_from: Path | None = None,
+    binds: tuple[Path, ...] = (),
+    ro_binds: tuple[Path, ...] = (),
 ) -> list[str]:
     """The command put in front of the kernel's own: sandbox (if any), then the launcher.
 
     `control` (the judge's) is a folder of its own for the launcher and the kernel's
-    sockets, seen at its own path; `workdir_from` as for `Sandbox.command`.
+    sockets, seen at its own path; `workdir_from`, `binds` and `ro_binds` as for
+    `Sandbox.command`.
     """
     launcher = (control or workdir) / ".hubtrain-launch.py"
     launcher.write_text(LAUNCHER, encoding="utf-8")
-    binds = (control, *bridges.values()) if control else ()
-    prefix = sandbox.command(workdir, binds=binds, workdir_from=workdir_from) if sandbox else []
+    prefix = []
+    if sandbox:
+        writable = (control, *binds) if control else binds
+        prefix = sandbox.command(
+            workdir, binds=writable, ro_binds=ro_binds, workdir_from=workdir_from
+        )
     links = [f"{port}={path}" for port, path in bridges.items()]
     return [*prefix, sys.executable, str(launcher), str(memory_bytes), *links, "--"]

@@ -86,8 +86,9 @@ def _reset_code(language: str, folder: Path, workdir: Path) -> str:
     """Forget the last notebook: names, modules from its folder, cached filesystems, paths."""
     if language == "R":
         return (
+            f"setwd({json.dumps(str(folder))})\n"
             "rm(list = ls(envir = globalenv(), all.names = TRUE), envir = globalenv())\n"
-            f"setwd({json.dumps(str(folder))})\ninvisible(gc())"
+            "invisible(gc())"
         )
     return (
         # First the folder: the last one is gone, and reset() needs a working directory.

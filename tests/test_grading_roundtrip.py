@@ -47,6 +47,37 @@ def cell_scores(course: Path) -> dict[tuple[str, str, str, str], float]:
     return scores
 
 
+def gradebook_rows(db: Path) -> dict[tuple[str, ...], tuple]:
+    """Every grade, comment and notebook total that autograding writes, by name.
+
+    Row ids are random, so rows are keyed by (kind, student, assignment, notebook, cell).
+    """
+    found: dict[tuple[str, ...], tuple] = {}
+    with Gradebook(f"sqlite:///{db}") as gb:
+        for assignment in gb.assignments:
+            for sub in assignment.submissions:
+                key = (sub.student.id, assignment.name)
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        found[("grade", *key, nb.name, grade.name)] = (
+                            grade.auto_score,
+                            grade.manual_score,
+                            grade.extra_credit,
+                            grade.needs_manual_grade,
+                        )
+                    for comment in nb.comments:
+                        found[("comment", *key, nb.name, comment.name)] = (
+                            comment.auto_comment,
+                            comment.manual_comment,
+                        )
+                    found[("notebook", *key, nb.name, "")] = (
+                        nb.score,
+                        nb.needs_manual_grade,
+                        nb.late_submission_penalty,
+                    )
+    return found
+
+
 @pytest.mark.slow
 def test_real_exercises_score_like_stock_nbgrader(
     practice_hub: HubConfig, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -117,6 +148,8 @@ def test_real_exercises_score_like_stock_nbgrader(
 
     ours, theirs = cell_scores(out / "course"), cell_scores(stock)
     assert ours == theirs
+    # Not only the scores: every flag and comment autograding writes, row for row.
+    assert gradebook_rows(out / "course" / "gradebook.db") == gradebook_rows(stock / "gradebook.db")
     # sf's start-up message on stderr zeroes the bare R check, not the one in hubcheck$task.
     assert ours[("ronly", TRAP, "wrapped", "test")] == 1
     assert ours[("ronly", TRAP, "bare", "test")] == 0

@@ -32,6 +32,7 @@ from hubtrain.grading.course import FINGERPRINT_FILE, Course, prepare_course
 from hubtrain.grading.execute import ExecJob, ExecResult, Limits, execute_job
 from hubtrain.grading.feedback import render_feedback, with_grades, write_page
 from hubtrain.grading.gradebook import shared_engine
+from hubtrain.grading.metadatacheck import cached_schema_checks
 from hubtrain.grading.sandbox import find_sandbox
 from hubtrain.grading.steps import (
     Opened,
@@ -313,7 +314,7 @@ def grade_batch(
                     "to run learner code with this machine's files in reach"
                 )
             sandboxed = True
-        with shared_engine():
+        with shared_engine(), cached_schema_checks():
             _grade(hub, course, todo, journal, out, workers, dask, limits, progress_stream)
         results = [e for e in journal.entries.values() if e["key"] in {s.key for s, _ in todo}]
         if dask and limits.sandbox:

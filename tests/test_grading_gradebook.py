@@ -26,11 +26,10 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SAWarning
-from test_grading_roundtrip import gradebook_rows
 
 from hubtrain.config import HubConfig
 from hubtrain.grading.course import prepare_course
-from hubtrain.grading.gradebook import SaveAutoGradesOnce, shared_engine
+from hubtrain.grading.gradebook import SaveAutoGradesOnce, autograde_rows, shared_engine
 from hubtrain.grading.metadatacheck import cached_schema_checks
 
 EXERCISES = Path(__file__).parent / "files" / "grading" / "exercises"
@@ -105,8 +104,8 @@ def test_one_commit_per_notebook_stores_what_save_autogrades_stores(
                 cls()(_executed(release, student), resources)
         commits[name] = len(count_commits)
     stock, once = (
-        gradebook_rows(tmp_path / "stock" / "gradebook.db"),
-        gradebook_rows(tmp_path / "once" / "gradebook.db"),
+        autograde_rows(f"sqlite:///{tmp_path / 'stock' / 'gradebook.db'}"),
+        autograde_rows(f"sqlite:///{tmp_path / 'once' / 'gradebook.db'}"),
     )
     assert once == stock
     # The three learners scored differently, and one answered a question: the rows hold it.

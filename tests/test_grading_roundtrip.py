@@ -25,6 +25,7 @@ from test_grading import hidden_lines, page_text
 from hubtrain.config import HubConfig
 from hubtrain.grading.course import prepare_course
 from hubtrain.grading.execute import Limits
+from hubtrain.grading.gradebook import autograde_rows
 from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import answered
 from hubtrain.release import R_SUFFIX, nbgrader_env, run_nbgrader
@@ -45,37 +46,6 @@ def cell_scores(course: Path) -> dict[tuple[str, str, str, str], float]:
                         key = (sub.student.id, assignment.name, nb.name, grade.name)
                         scores[key] = grade.score
     return scores
-
-
-def gradebook_rows(db: Path) -> dict[tuple[str, ...], tuple]:
-    """Every grade, comment and notebook total that autograding writes, by name.
-
-    Row ids are random, so rows are keyed by (kind, student, assignment, notebook, cell).
-    """
-    found: dict[tuple[str, ...], tuple] = {}
-    with Gradebook(f"sqlite:///{db}") as gb:
-        for assignment in gb.assignments:
-            for sub in assignment.submissions:
-                key = (sub.student.id, assignment.name)
-                for nb in sub.notebooks:
-                    for grade in nb.grades:
-                        found[("grade", *key, nb.name, grade.name)] = (
-                            grade.auto_score,
-                            grade.manual_score,
-                            grade.extra_credit,
-                            grade.needs_manual_grade,
-                        )
-                    for comment in nb.comments:
-                        found[("comment", *key, nb.name, comment.name)] = (
-                            comment.auto_comment,
-                            comment.manual_comment,
-                        )
-                    found[("notebook", *key, nb.name, "")] = (
-                        nb.score,
-                        nb.needs_manual_grade,
-                        nb.late_submission_penalty,
-                    )
-    return found
 
 
 @pytest.mark.slow
@@ -149,7 +119,7 @@ def test_real_exercises_score_like_stock_nbgrader(
     ours, theirs = cell_scores(out / "course"), cell_scores(stock)
     assert ours == theirs
     # Not only the scores: every flag and comment autograding writes, row for row.
-    assert gradebook_rows(out / "course" / "gradebook.db") == gradebook_rows(stock / "gradebook.db")
+    assert autograde_rows(course.db_url) == autograde_rows(f"sqlite:///{stock / 'gradebook.db'}")
     # sf's start-up message on stderr zeroes the bare R check, not the one in hubcheck$task.
     assert ours[("ronly", TRAP, "wrapped", "test")] == 1
     assert ours[("ronly", TRAP, "bare", "test")] == 0

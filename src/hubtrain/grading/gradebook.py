@@ -23,7 +23,7 @@ import nbgrader.api
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
-__all__ = ["SaveAutoGradesOnce", "shared_engine"]
+__all__ = ["SaveAutoGradesOnce", "autograde_rows", "shared_engine"]
 
 
 @contextlib.contextmanager
@@ -75,3 +75,37 @@ class _OneCommit(NbGraderPreprocessor):
 
 class SaveAutoGradesOnce(SaveAutoGrades, _OneCommit):
     """nbgrader's `SaveAutoGrades` (same scores, flags and comments), one commit per notebook."""
+
+
+def autograde_rows(db_url: str) -> dict[tuple[str, ...], tuple]:
+    """Every grade, flag, comment and notebook total autograding wrote to a gradebook.
+
+    Keyed by (kind, student, assignment, notebook, cell name), not by row id (ids
+    are random), so two gradebooks that graded the same submissions compare equal
+    exactly when they hold the same results: how the tests and the benchmark check
+    that `hubtrain grade` stores what stock `nbgrader autograde` stores.
+    """
+    found: dict[tuple[str, ...], tuple] = {}
+    with nbgrader.api.Gradebook(db_url) as gb:
+        for assignment in gb.assignments:
+            for sub in assignment.submissions:
+                key = (sub.student.id, assignment.name)
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        found[("grade", *key, nb.name, grade.name)] = (
+                            grade.auto_score,
+                            grade.manual_score,
+                            grade.extra_credit,
+                            grade.needs_manual_grade,
+                        )
+                    for comment in nb.comments:
+                        found[("comment", *key, nb.name, comment.name)] = (
+                            comment.auto_comment,
+                            comment.manual_comment,
+                        )
+                    found[("notebook", *key, nb.name, "")] = (
+                        nb.score,
+                        nb.needs_manual_grade,
+                        nb.late_submission_penalty,
+                    )
+    return found

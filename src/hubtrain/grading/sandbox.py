@@ -2,12 +2,13 @@
 
 The kernel is started through a tiny launcher (standard library only, written
 next to the kernel's sockets) that sets the memory cap with `resource.setrlimit`
-(RLIMIT_DATA: memory really used, see the launcher),
-asks Linux to kill it when its parent (the grading worker) dies, forwards the
-local bucket server into the sandbox when there is one, and then becomes the
-kernel. With bubblewrap the kernel sees a read-only Python, its own copy of the
-submission and the socket folder, and no network: it talks to the grader over
-unix sockets (jupyter_client's `ipc` transport).
+(RLIMIT_DATA: memory really used, see the launcher), asks Linux to kill it when
+its parent (the grading worker) dies, forwards the local bucket server into the
+sandbox when there is one, and then becomes the kernel: it execs the kernel's
+command, or runs a Python kernel of its own interpreter in its own process (one
+interpreter start fewer, and no debugpy). With bubblewrap the kernel sees a
+read-only Python, its own copy of the submission and the socket folder, and no
+network: it talks to the grader over unix sockets (jupyter_client's `ipc` transport).
 """
 
 from __future__ import annotations

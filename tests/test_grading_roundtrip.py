@@ -25,6 +25,7 @@ from test_grading import hidden_lines, page_text
 from hubtrain.config import HubConfig
 from hubtrain.grading.course import prepare_course
 from hubtrain.grading.execute import Limits
+from hubtrain.grading.gradebook import autograde_rows
 from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import answered
 from hubtrain.release import R_SUFFIX, nbgrader_env, run_nbgrader
@@ -117,6 +118,8 @@ def test_real_exercises_score_like_stock_nbgrader(
 
     ours, theirs = cell_scores(out / "course"), cell_scores(stock)
     assert ours == theirs
+    # Not only the scores: every flag and comment autograding writes, row for row.
+    assert autograde_rows(course.db_url) == autograde_rows(f"sqlite:///{stock / 'gradebook.db'}")
     # sf's start-up message on stderr zeroes the bare R check, not the one in hubcheck$task.
     assert ours[("ronly", TRAP, "wrapped", "test")] == 1
     assert ours[("ronly", TRAP, "bare", "test")] == 0

@@ -19,7 +19,6 @@ import textwrap
 import threading
 from pathlib import Path
 
-import nbformat
 import nbgrader
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -100,14 +99,16 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
-def with_grades(nb: NotebookNode, resources: dict, config: Config) -> tuple[str, dict]:
-    """In the grading process: nbgrader's GetGrades (reads the gradebook) on a copy of `nb`.
+def with_grades(nb: NotebookNode, resources: dict, config: Config) -> tuple[NotebookNode, dict]:
+    """In the grading process: nbgrader's GetGrades (reads the gradebook) on `nb`, in place.
 
-    Returns the notebook as JSON and the `nbgrader` resources the template needs,
-    both picklable, for `render_feedback` to run on a worker.
+    Returns `nb`, now holding each cell's score and comment, and the `nbgrader`
+    resources the template needs, both picklable, for `render_feedback` to run on a
+    worker. The notebook travels as it is, not as JSON: writing it out and reading
+    it back costs a schema validation and a copy each way.
     """
-    nb, resources = GetGrades(config=config)(copy.deepcopy(nb), copy.deepcopy(resources))
-    return nbformat.writes(nb), dict(resources["nbgrader"])
+    nb, resources = GetGrades(config=config)(nb, copy.deepcopy(resources))
+    return nb, dict(resources["nbgrader"])
 
 
 _local = threading.local()
@@ -131,12 +132,11 @@ def _exporter(config: Config) -> HTMLExporter:
     return _local.exporter
 
 
-def render_feedback(nb_json: str, grades: dict, config: Config) -> str:
+def render_feedback(nb: NotebookNode, grades: dict, config: Config) -> str:
     """The feedback page (HTML) of a notebook from `with_grades`; runs anywhere.
 
     It is CPU work (syntax highlighting), so the runner sends it to the workers.
     """
-    nb = nbformat.reads(nb_json, as_version=4)
     html, _ = _exporter(config).from_notebook_node(nb, resources={"nbgrader": grades})
     return html
 

@@ -11,6 +11,7 @@ run over a finished batch changes nothing.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import hashlib
 import io
@@ -19,7 +20,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,6 +33,8 @@ from hubtrain.grading.course import FINGERPRINT_FILE, Course, prepare_course
 from hubtrain.grading.execute import ExecJob, ExecResult, Limits, execute_job
 from hubtrain.grading.feedback import render_feedback, with_grades, write_page
 from hubtrain.grading.gradebook import shared_engine
+from hubtrain.grading.kernelstart import quick_kernel_config
+from hubtrain.grading.metadatacheck import cached_schema_checks
 from hubtrain.grading.sandbox import find_sandbox
 from hubtrain.grading.steps import (
     Opened,
@@ -91,6 +94,38 @@ class BatchResult:
     seconds: float
     csv: Path
     course: Path = field(default_factory=Path)
+    # Seconds per grading phase, summed over the submissions graded now (see `Phases`).
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class Phases:
+    """Where a batch's time goes, summed over its submissions: for the benchmark's breakdown.
+
+    In this process: `prepare` (open and sanitize), `record` (save the grades and
+    read them back for the pages), `finish` (row, journal, page files). On the
+    workers, as they measured it: `execute` (bucket server and kernels) and
+    `feedback` (rendering the pages).
+    """
+
+    NAMES = ("prepare", "execute", "record", "feedback", "finish")
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(self.NAMES, 0.0)
+
+    @contextlib.contextmanager
+    def span(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - start
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """On a worker: `fn(*args)` and the seconds it took there."""
+    start = time.perf_counter()
+    value = fn(*args)
+    return value, time.perf_counter() - start
 
 
 class Journal:
@@ -173,7 +208,7 @@ class _LocalPool:
         done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
-    def result(self, future: Any) -> ExecResult:
+    def result(self, future: Any) -> Any:
         """The job's result; raises `Retry` when a dead worker took it down (once per pool)."""
         try:
             return future.result()
@@ -212,7 +247,7 @@ class _DaskPool:
     def wait(self, futures: list[Any]) -> list[Any]:
         return [next(self.finished)]
 
-    def result(self, future: Any) -> ExecResult:
+    def result(self, future: Any) -> Any:
         return future.result()
 
     def close(self, wait: bool = True) -> None:
@@ -299,6 +334,7 @@ def grade_batch(
 
     sandboxed: bool | None = None
     note = ""
+    phases = Phases()
     if todo:
         if not limits.sandbox:
             sandboxed, note = False, "grading runs UNSANDBOXED (--no-sandbox)"
@@ -313,8 +349,8 @@ def grade_batch(
                     "to run learner code with this machine's files in reach"
                 )
             sandboxed = True
-        with shared_engine():
-            _grade(hub, course, todo, journal, out, workers, dask, limits, progress_stream)
+        with shared_engine(), cached_schema_checks():
+            _grade(hub, course, todo, journal, out, workers, dask, limits, progress_stream, phases)
         results = [e for e in journal.entries.values() if e["key"] in {s.key for s, _ in todo}]
         if dask and limits.sandbox:
             # Each worker checked for itself: None when every job was refused.
@@ -335,6 +371,7 @@ def grade_batch(
         time.monotonic() - start,
         csv_path,
         course.root,
+        phases.seconds,
     )
     _summary(result, say)
     return result
@@ -380,14 +417,16 @@ def _grade(
     dask: str,
     limits: Limits,
     progress_stream: TextIO,
+    phases: Phases,
 ) -> None:
     from hubtrain.gradingenv import GRADING_BUCKETS, grading_variables
 
     progress = Progress(len(todo), progress_stream)
 
     def finish(opened: Opened, fp: str, status: str, reason: str, pages: str, sandbox: str) -> None:
-        row = _submission_row(course, opened.submission, status, reason, pages, sandbox)
-        journal.add(opened.submission.key, fp, row, sandbox == SANDBOX_ON)
+        with phases.span("finish"):
+            row = _submission_row(course, opened.submission, status, reason, pages, sandbox)
+            journal.add(opened.submission.key, fp, row, sandbox == SANDBOX_ON)
         progress.step(status)
 
     def fail(opened: Opened, fp: str, reason: str, sandbox: str = NOT_RUN) -> None:
@@ -403,6 +442,8 @@ def _grade(
     # Only the hub's variables travel to the workers; each adds its own allow-listed
     # system variables and starts a bucket server for each submission.
     env = grading_variables(hub, out / ".grading-env")
+    # The course's nbgrader configuration, with kernels that start without idle waits.
+    job_config = quick_kernel_config(course.config)
     pool: _LocalPool | _DaskPool = (
         _DaskPool(dask) if dask else _LocalPool(workers or os.cpu_count() or 1)
     )
@@ -410,7 +451,7 @@ def _grade(
     running: dict[Any, tuple[_Task, str, tuple, int]] = {}
 
     def submit(task: _Task, name: str, call: tuple, tries: int = 0) -> None:
-        running[pool.submit(*call)] = (task, name, call, tries)
+        running[pool.submit(_timed, *call)] = (task, name, call, tries)
 
     try:
         queue = list(todo)
@@ -419,11 +460,12 @@ def _grade(
             while queue and len(active) < 2 * pool.workers:
                 sub, fp = queue.pop(0)
                 try:
-                    opened = open_submission(sub, course)
+                    with phases.span("prepare"):
+                        opened = open_submission(sub, course)
+                        ready = {} if opened.failed else sanitize(opened, course)
                     if opened.failed:
                         finish(opened, fp, "failed", opened.failed, "", NOT_RUN)
                         continue
-                    ready = sanitize(opened, course)
                 except Exception as exc:
                     fail(Opened(sub), fp, f"could not be prepared: {_first_line(exc)}")
                     continue
@@ -433,7 +475,7 @@ def _grade(
                     ready,
                     opened.files,
                     env,
-                    course.config,
+                    job_config,
                     limits,
                     GRADING_BUCKETS,
                     _judged_notebooks(course, sub.assignment, ready),
@@ -445,7 +487,8 @@ def _grade(
             for future in pool.wait(list(running)) if running else []:
                 task, name, call, tries = running.pop(future)
                 try:
-                    value = pool.result(future)
+                    value, seconds = pool.result(future)
+                    phases.seconds["feedback" if name else "execute"] += seconds
                 except Retry:
                     if tries < 2:
                         submit(task, name, call, tries + 1)
@@ -456,7 +499,8 @@ def _grade(
                 if name:
                     _page_done(task, name, value, out)
                 else:
-                    _executed(task, value, course, submit, fail)
+                    with phases.span("record"):
+                        _executed(task, value, course, submit, fail)
                 if task.waiting == 0 and id(task) in active:
                     active.discard(id(task))
                     # A submission that failed on the way already has its row.

@@ -2,12 +2,13 @@
 
 The kernel is started through a tiny launcher (standard library only, written
 next to the kernel's sockets) that sets the memory cap with `resource.setrlimit`
-(RLIMIT_DATA: memory really used, see the launcher),
-asks Linux to kill it when its parent (the grading worker) dies, forwards the
-local bucket server into the sandbox when there is one, and then becomes the
-kernel. With bubblewrap the kernel sees a read-only Python, its own copy of the
-submission and the socket folder, and no network: it talks to the grader over
-unix sockets (jupyter_client's `ipc` transport).
+(RLIMIT_DATA: memory really used, see the launcher), asks Linux to kill it when
+its parent (the grading worker) dies, forwards the local bucket server into the
+sandbox when there is one, and then becomes the kernel: it execs the kernel's
+command, or runs a Python kernel of its own interpreter in its own process (one
+interpreter start fewer, and no debugpy). With bubblewrap the kernel sees a
+read-only Python, its own copy of the submission and the socket folder, and no
+network: it talks to the grader over unix sockets (jupyter_client's `ipc` transport).
 """
 
 from __future__ import annotations
@@ -90,6 +91,18 @@ if memory > 0:
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     backstop = memory * 8
     resource.setrlimit(resource.RLIMIT_AS, (backstop, backstop))
+if args[0] == sys.executable and args[1:3] == ["-m", "ipykernel_launcher"]:
+    # A Python kernel of this same interpreter runs in this process rather than in
+    # a second one started by exec, as `python -m` would run it: the working folder
+    # first on the path, the module's file as argv[0]. ipykernel imports debugpy at
+    # start-up (about 50 ms and a warning on stderr) for a debugger no grading run
+    # can use; without it, the kernel only leaves "debugger" out of its features.
+    import runpy
+    sys.path[0] = os.getcwd()
+    sys.argv = [args[0], *args[3:]]
+    sys.modules["debugpy"] = None
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    sys.exit(0)
 os.execvp(args[0], args)
 """
 

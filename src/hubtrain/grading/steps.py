@@ -29,13 +29,14 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files, parse_utc
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from hubtrain.grading.collect import Submission
 from hubtrain.grading.course import Course, NotebookInfo
+from hubtrain.grading.gradebook import SaveAutoGradesOnce
 
 __all__ = ["Opened", "open_submission", "record", "resources_for", "sanitize", "zero_missing"]
 
@@ -308,7 +309,8 @@ def sanitize(opened: Opened, course: Course) -> dict[str, str]:
 def _after_execute(config: Config) -> list[type]:
     chain = _chain("autograde_preprocessors", config)
     cut = next((i for i, cls in enumerate(chain) if issubclass(cls, Execute)), -1)
-    return chain[cut + 1 :]
+    # nbgrader's own SaveAutoGrades (not a course's subclass of it) commits once per cell.
+    return [SaveAutoGradesOnce if cls is SaveAutoGrades else cls for cls in chain[cut + 1 :]]
 
 
 def _cell_notes(name: str, nb: NotebookNode) -> list[str]:

@@ -9,6 +9,7 @@ graded tests it must not run, and the answers to export before a cell.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import signal
 import threading
@@ -204,7 +205,9 @@ def make_executor(
     kind: type[GradingExecute] = GradingExecute,
 ) -> GradingExecute:
     """An executor whose kernel starts through `wrapper`, its sockets in `control`."""
-    config = Config(config)
+    # A deep copy: a shallow one shares sections with the job's config, which other
+    # jobs (Dask threads) read while this one writes its wrapper and variables.
+    config = copy.deepcopy(Config(config))
     config.GradingKernelManager.wrapper = wrapper
     config.GradingKernelManager.kernel_env = env
     config.GradingKernelManager.transport = "ipc"

@@ -119,7 +119,7 @@ def execute_job(job: ExecJob) -> ExecResult:
             links: dict[int, Path] = {}
             endpoint = ""
             if job.buckets:
-                eager = mentions_buckets(list(job.notebooks.values()), job.env)
+                eager = mentions_buckets(list(job.notebooks.values()))
                 own = OwnBuckets(space.buckets, job.buckets, sandbox is not None, eager)
                 stack.enter_context(own)
                 links, endpoint = own.links, own.endpoint_url

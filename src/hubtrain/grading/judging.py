@@ -315,8 +315,9 @@ class Judge:
             )
             self.stack.callback(self.link.close)
         executor.link = self.link
-        self._run(_reset_code(self.learner.language, self.space.folder, self.space.workdir))
-        self._run(prelude(self.learner.language))
+        language = self.learner.language
+        reset = _reset_code(language, self.space.folder, self.space.workdir)
+        self._run(reset + "\n" + prelude(language))
         return executor
 
     def _run(self, source: str, metadata: dict | None = None) -> NotebookNode:
@@ -344,12 +345,14 @@ class Judge:
         try:
             if self.executor is None:
                 self._begin()
+            source = target.source
             if index in self.learner.snapshots:
                 names = self.learner.export_names[index]
                 snapshot = self.learner.snapshots[index]
                 self.refused += refused(snapshot)
-                self._run(load_code(snapshot, names, self.learner.language))
-            done = self._run(target.source, target.metadata)
+                # One execution, not two: each costs a kernel round trip (IRkernel's are slow).
+                source = load_code(snapshot, names, self.learner.language) + "\n" + source
+            done = self._run(source, target.metadata)
         except (DeadKernelError, CellTimeoutError) as exc:
             why = "stopped" if isinstance(exc, DeadKernelError) else "could not be interrupted"
             self._stop(f"the checks' kernel {why}", index, graded)

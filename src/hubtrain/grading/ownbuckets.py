@@ -17,6 +17,7 @@ Run as a module it is that server: `python -m hubtrain.grading.ownbuckets SOCKET
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -37,15 +38,22 @@ SANDBOX_PORT = 9000
 START_TIMEOUT = 60.0
 
 
-# Words in a notebook that make its job start the bucket server at once.
-_BUCKET_WORDS = ("s3://", "fsspec", "s3fs", "boto", "zarr")
+# Words in a notebook's code that make its job start the bucket server at once.
+_BUCKET_WORDS = ("s3://", "gs://", "fsspec", "s3fs", "gcsfs", "boto", "zarr", "/vsis3/", "/vsigs/")
 
 
-def mentions_buckets(notebooks: list[str], env: dict[str, str]) -> bool:
-    """Whether these notebooks (JSON text) look like they use buckets: S3 libraries,
-    `s3://` addresses, or a variable of `env` that holds one."""
-    words = [*_BUCKET_WORDS, *(k for k, v in env.items() if v.startswith("s3://"))]
-    return any(word in text for text in notebooks for word in words)
+def mentions_buckets(notebooks: list[str]) -> bool:
+    """Whether these notebooks (JSON text) look like they use buckets: S3 or GCS libraries
+    or addresses in their code cells. Only a head start: a server starts anyway when a
+    kernel first connects; this saves waiting for it, and costs a start when wrong."""
+    for text in notebooks:
+        cells = json.loads(text).get("cells", [])
+        code = "\n".join(
+            "".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code"
+        )
+        if any(word in code for word in _BUCKET_WORDS):
+            return True
+    return False
 
 
 def _pump(a: socket.socket, b: socket.socket) -> None:

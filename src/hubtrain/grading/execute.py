@@ -22,7 +22,7 @@ from traitlets.config import Config
 
 from hubtrain.buckets import s3_env
 from hubtrain.grading.declared import notebook_language
-from hubtrain.grading.judge import exports, graded_tests
+from hubtrain.grading.judge import exports, graded_tests, judge_only
 from hubtrain.grading.judging import Judge, worker_space
 from hubtrain.grading.kernels import Limits, make_executor, run_notebook, without_hidden_tests
 from hubtrain.grading.ownbuckets import OwnBuckets, mentions_buckets
@@ -146,6 +146,7 @@ def execute_job(job: ExecJob) -> ExecResult:
                 if name in job.answers:
                     learner.language = notebook_language(nb)
                     learner.not_run = graded_tests(nb)
+                    learner.judge_only = judge_only(nb)
                     learner.export_names = exports(nb, job.answers[name])
                     judge = learner.judge = Judge(space, name, nb, learner, setup)
                 judge_notes: list[str] = []

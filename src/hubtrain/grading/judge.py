@@ -23,11 +23,13 @@ what the judge saw. For an honest submission that is what stock nbgrader sees.
 
 from __future__ import annotations
 
+import ast
 import base64
 import contextlib
 import functools
 import json
 import queue
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from nbformat.notebooknode import NotebookNode
 
 from hubtrain.grading import plaindata
+from hubtrain.grading.declared import notebook_language
 
 __all__ = [
     "LearnerLink",
@@ -44,6 +47,7 @@ __all__ = [
     "export_code",
     "exports",
     "graded_tests",
+    "judge_only",
     "judged_cells",
     "load_code",
     "not_checked",
@@ -116,6 +120,40 @@ def _judged(cell: NotebookNode) -> bool:
 def graded_tests(nb: NotebookNode) -> set[int]:
     """Indices of the cells the learner's kernel must not run: the graded tests."""
     return {i for i, c in enumerate(nb.cells) if _judged(c) and _meta(c).get("grade")}
+
+
+_HUBCHECK_CALL = re.compile(r"hubcheck[.$](question|self_check|summary)")
+
+
+def _hubcheck_only(source: str, r: bool) -> bool:
+    """Whether a cell only calls hubcheck's question, self_check or summary.
+
+    Such a cell changes nothing the learner's later cells use, and its output is
+    the judge's anyway: it runs in the judge's kernel only (a round trip saved).
+    """
+    if r:
+        code = re.sub(r"#[^\n]*", "", source).strip()
+        return _HUBCHECK_CALL.match(code) is not None and "<-" not in code
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and _HUBCHECK_CALL.fullmatch(ast.unparse(statement.value.func)) is not None
+        for statement in body
+    )
+
+
+def judge_only(nb: NotebookNode) -> set[int]:
+    """Indices of the locked cells only the judge's kernel runs (see `_hubcheck_only`)."""
+    r = notebook_language(nb) == "R"
+    return {
+        index
+        for index, cell in enumerate(nb.cells)
+        if _judged(cell) and not _meta(cell).get("grade") and _hubcheck_only(cell.source, r)
+    }
 
 
 def exports(nb: NotebookNode, answers: dict[str, list[str]]) -> dict[int, list[str]]:

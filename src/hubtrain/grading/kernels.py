@@ -101,6 +101,8 @@ class GradingExecute(Execute):
         # Judging (judge.py): the graded tests this kernel must not run, the answers
         # to export before a cell, what each export sent, and the judge of the locked cells.
         self.not_run: set[int] = set()
+        # Locked cells only the judge runs (judge.judge_only); not graded.
+        self.judge_only: set[int] = set()
         self.export_names: dict[int, list[str]] = {}
         self.snapshots: dict[int, str] = {}
         self.language = "python"
@@ -143,7 +145,7 @@ class GradingExecute(Execute):
             self._export(index)
             if not self._time_left():
                 return cell, resources
-        if index in self.not_run:
+        if index in self.not_run or index in self.judge_only:
             cell.outputs = []
         else:
             cell, resources = super().preprocess_cell(cell, resources, index)

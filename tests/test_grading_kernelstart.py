@@ -13,7 +13,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from hubtrain.grading.execute import GradingKernelManager
+from hubtrain.grading.kernels import GradingKernelManager
 from hubtrain.grading.kernelstart import QuickStartClient, quick_kernel_config
 from hubtrain.grading.sandbox import find_sandbox, wrapper_command
 from hubtrain.gradingenv import system_env

@@ -19,7 +19,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from hubtrain.config import HubConfig
-from hubtrain.grading.declared import declared_answers, notebook_language
+from hubtrain.grading.declared import declared_answers
 from hubtrain.release import run_nbgrader, stage_course
 
 __all__ = ["GRADING_CONFIG", "Course", "NotebookInfo", "prepare_course"]
@@ -55,7 +55,6 @@ class NotebookInfo:
     released: tuple[tuple[str, str], ...] = ()
     # grade_id of each locked cell -> the learner's answers it reads (declared.py).
     answers: dict[str, list[str]] = field(default_factory=dict)
-    language: str = "python"
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,6 @@ def _read_gradebook(course_dir: Path, names: list[str]) -> dict[str, dict[str, N
                     float(nb.max_score),
                     tuple((i, ids[i]) for i in order if i in locked),
                     declared_answers(instructor),
-                    notebook_language(instructor),
                 )
             found[name] = notebooks
     return found

@@ -23,7 +23,7 @@ from traitlets.config import Config
 from hubtrain.buckets import s3_env
 from hubtrain.grading.declared import notebook_language
 from hubtrain.grading.judge import exports, graded_tests, judge_only
-from hubtrain.grading.judging import Judge, worker_space
+from hubtrain.grading.judging import Judge, JudgeSetup, worker_space
 from hubtrain.grading.kernels import Limits, make_executor, run_notebook, without_hidden_tests
 from hubtrain.grading.ownbuckets import OwnBuckets, mentions_buckets
 from hubtrain.grading.sandbox import find_sandbox, wrapper_command
@@ -127,20 +127,15 @@ def execute_job(job: ExecJob) -> ExecResult:
             wrapper = wrapper_command(
                 workdir, job.limits.memory_bytes, links, sandbox, ro_binds=(space.buckets,)
             )
-            setup = {
-                "config": job.config,
-                "limits": job.limits,
-                "env": env,
-                "sandbox": sandbox,
-                "links": links,
-                "course_files": {rel: job.files[rel] for rel in job.course_files},
-            }
+            course_files = {rel: job.files[rel] for rel in job.course_files}
+            setup = JudgeSetup(job.config, job.limits, env, sandbox, links, course_files)
             for name, text in sorted(job.notebooks.items()):
                 nb = nbformat.reads(text, as_version=4)
                 # The kernel's folder holds the notebook as the learner has it: the
                 # one being run has the hidden tests back and must stay out of reach.
                 (folder / f"{name}.ipynb").parent.mkdir(parents=True, exist_ok=True)
-                (folder / f"{name}.ipynb").write_text(without_hidden_tests(text), encoding="utf-8")
+                visible = without_hidden_tests(text)
+                (folder / f"{name}.ipynb").write_text(visible, encoding="utf-8")
                 learner = make_executor(job.config, job.limits, wrapper, env, workdir)
                 judge = None
                 if name in job.answers:
@@ -148,7 +143,7 @@ def execute_job(job: ExecJob) -> ExecResult:
                     learner.not_run = graded_tests(nb)
                     learner.judge_only = judge_only(nb)
                     learner.export_names = exports(nb, job.answers[name])
-                    judge = learner.judge = Judge(space, name, nb, learner, setup)
+                    judge = learner.judge = Judge(space, name, nb, learner, setup, visible)
                 judge_notes: list[str] = []
                 try:
                     notes = run_notebook(learner, nb, folder)

@@ -19,6 +19,7 @@ import json
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,10 @@ from hubtrain.grading.kernels import (
     Limits,
     kill_at,
     make_executor,
-    without_hidden_tests,
 )
 from hubtrain.grading.sandbox import Sandbox, wrapper_command
 
-__all__ = ["Judge", "WorkerSpace", "worker_space"]
+__all__ = ["Judge", "JudgeSetup", "WorkerSpace", "worker_space"]
 
 # GDAL caches what it read from a bucket by address; every job's buckets have the
 # same addresses, so the judge's R kernel reads them uncached.
@@ -108,6 +108,28 @@ def _reset_code(language: str, folder: Path, workdir: Path) -> str:
     )
 
 
+@dataclass(frozen=True)
+class JudgeSetup:
+    """What the judge of a job's notebooks needs of the job and of the learner's kernel."""
+
+    config: Config
+    limits: Limits
+    env: dict[str, str]
+    sandbox: Sandbox | None
+    links: dict[int, Path]
+    # The assignment's own files (not the learner's), for the judge's pristine copy.
+    course_files: dict[str, bytes]
+
+    def key(self) -> tuple:
+        """What a running judge kernel must have been started with to be reused."""
+        return (
+            json.dumps(self.env, sort_keys=True),
+            json.dumps(sorted(self.links.items()), default=str),
+            self.sandbox is not None,
+            self.limits.memory_bytes,
+        )
+
+
 class JudgeKernel:
     """One language's judge kernel in a worker space, started on first use."""
 
@@ -124,36 +146,28 @@ class JudgeKernel:
         process = getattr(getattr(self.executor.km, "provisioner", None), "process", None)
         return process is not None and process.poll() is None
 
-    def start(
-        self,
-        config: Config,
-        limits: Limits,
-        env: dict[str, str],
-        sandbox: Sandbox | None,
-        links: dict[int, Path],
-        key: tuple,
-        metadata: dict[str, Any],
-    ) -> JudgeExecute:
+    def start(self, setup: JudgeSetup, metadata: dict[str, Any]) -> JudgeExecute:
         """Start the kernel named in the notebook `metadata` (its kernelspec)."""
         self.stop()
         space = self.space
         wrapper = wrapper_command(
             space.workdir,
-            limits.memory_bytes,
-            links,
-            sandbox,
+            setup.limits.memory_bytes,
+            setup.links,
+            setup.sandbox,
             control=space.control,
-            workdir_from=space.view if sandbox else None,
+            workdir_from=space.view if setup.sandbox else None,
             binds=(space.buckets,),
         )
+        env = {**setup.env, **_JUDGE_ONLY_ENV}
         executor = make_executor(
-            config, limits, wrapper, {**env, **_JUDGE_ONLY_ENV}, space.control, JudgeExecute
+            setup.config, setup.limits, wrapper, env, space.control, JudgeExecute
         )
         assert isinstance(executor, JudgeExecute)
         NotebookClient.__init__(executor, nbformat.v4.new_notebook(metadata=metadata))
         executor.reset_execution_trackers()
         executor._check_assign_resources({"metadata": {"path": str(space.folder)}})
-        self.executor, self.key = executor, key
+        self.executor, self.key = executor, setup.key()
         self.stack.enter_context(executor.setup_kernel())
         assert executor.kc is not None
         executor.wait_for_reply(executor.kc.kernel_info())
@@ -238,11 +252,13 @@ class Judge:
         name: str,
         nb: NotebookNode,
         learner: GradingExecute,
-        setup: dict[str, Any],
+        setup: JudgeSetup,
+        visible: str,
     ) -> None:
         self.space, self.name, self.nb, self.learner = space, name, nb, learner
-        # config, limits, env, sandbox, links, course files and their contents.
         self.setup = setup
+        # The notebook as the learner has it (hidden tests removed), for the judge's folder.
+        self.visible = visible
         self.cells = set(judged_cells(nb))
         self.kernel = space.judge(learner.language)
         self.executor: JudgeExecute | None = None
@@ -259,20 +275,19 @@ class Judge:
     def _pristine(self) -> None:
         """The judge's folder: the assignment's own files and the notebook as released."""
         setup, space = self.setup, self.space
-        view = space.view if setup["sandbox"] else space.workdir
+        view = space.view if setup.sandbox else space.workdir
         folder = view / space.folder.relative_to(space.workdir)
-        if setup["sandbox"]:
+        if setup.sandbox:
             # Emptied, not replaced: the judge's sandbox shows this very folder.
             _empty(view)
         else:
             shutil.rmtree(folder, ignore_errors=True)
-        for rel, data in setup["course_files"].items():
+        for rel, data in setup.course_files.items():
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        visible = without_hidden_tests(nbformat.writes(self.nb))
         (folder / f"{self.name}.ipynb").parent.mkdir(parents=True, exist_ok=True)
-        (folder / f"{self.name}.ipynb").write_text(visible, encoding="utf-8")
+        (folder / f"{self.name}.ipynb").write_text(self.visible, encoding="utf-8")
         home = view / "home"
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
@@ -281,35 +296,21 @@ class Judge:
     def _begin(self) -> JudgeExecute:
         setup = self.setup
         self._pristine()
-        key = (
-            json.dumps(setup["env"], sort_keys=True),
-            json.dumps(sorted(setup["links"].items()), default=str),
-            setup["sandbox"] is not None,
-            setup["limits"].memory_bytes,
-        )
         kernel = self.kernel
-        if not kernel.running(key):
-            kernel.start(
-                setup["config"],
-                setup["limits"],
-                setup["env"],
-                setup["sandbox"],
-                setup["links"],
-                key,
-                self.nb.metadata,
-            )
+        if not kernel.running(setup.key()):
+            kernel.start(setup, self.nb.metadata)
         executor = kernel.executor
         assert executor is not None
         # A new notebook for each learner's: nbclient tracks cells by index.
         executor.nb = nbformat.v4.new_notebook(metadata=self.nb.metadata)
         executor.reset_execution_trackers()
-        executor.setup_limits(setup["limits"])
+        executor.setup_limits(setup.limits)
         self.resources = {"metadata": {"path": str(self.space.folder)}}
         self.executor = executor
         killed = threading.Event()
         self.stack.callback(kill_at(executor, executor.deadline + 15, killed).cancel)
         if self.learner.km is not None:
-            seconds = float(self.learner.cell_timeout or setup["limits"].notebook_seconds)
+            seconds = float(self.learner.cell_timeout or setup.limits.notebook_seconds)
             self.link = LearnerLink(
                 self.learner.km.get_connection_info(), self.learner.language, seconds
             )

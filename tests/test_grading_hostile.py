@@ -159,24 +159,32 @@ def _with_cell(nb: NotebookNode, after: str, code: str) -> NotebookNode:
     return nb
 
 
+def _with_answers(nb: NotebookNode, code: dict[str, str]) -> NotebookNode:
+    """`nb` with the source of the cells whose grade_id is a key of `code` replaced."""
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in code:
+            cell.source = code[grade_id]
+    return nb
+
+
 def _honest(course: Path) -> dict[tuple[str, str], NotebookNode]:
     ps1, ps1_source = _course_notebooks(course, "ps1")
     ps3, ps3_source = _course_notebooks(course, "ps3")
     ps4, ps4_source = _course_notebooks(course, "ps4")
     ps5, ps5_source = _course_notebooks(course, "ps5-r", "ps5_r")
-    hidden_fail = answered(ps1, ps1_source, "correct")
-    for cell in hidden_fail.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "square":
-            # Passes the visible test (square(2) == 4) and fails the hidden one.
-            cell.source = "def square(x):\n    return x * abs(x)"
-    branches = answered(ps1, ps1_source, "blank")
-    for cell in branches.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
-            # Right only where nbgrader autogrades: it must score as stock nbgrader.
-            cell.source = (
-                "import os\n\n\ndef answer():\n"
-                '    return 42 if os.environ.get("NBGRADER_EXECUTION") == "autograde" else 0'
-            )
+    # Passes the visible test (square(2) == 4) and fails the hidden one.
+    hidden_fail = _with_answers(
+        answered(ps1, ps1_source, "correct"), {"square": "def square(x):\n    return x * abs(x)"}
+    )
+    # Right only where nbgrader autogrades: it must score as stock nbgrader.
+    branches = _with_answers(
+        answered(ps1, ps1_source, "blank"),
+        {
+            "answer": "import os\n\n\ndef answer():\n"
+            '    return 42 if os.environ.get("NBGRADER_EXECUTION") == "autograde" else 0'
+        },
+    )
     return {
         ("h-branches", "ps1"): branches,
         ("h-threads", "ps1"): _with_cell(
@@ -204,19 +212,16 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
         return answered(ps1, ps1_source, "correct")
 
     ps4, ps4_source = _course_notebooks(course, "ps4")
-    wrong_letters = answered(ps4, ps4_source, "blank")
-    for cell in wrong_letters.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "letters":
-            cell.source = 'letters = {"z"}'
+    wrong_letters = _with_answers(
+        answered(ps4, ps4_source, "blank"), {"letters": 'letters = {"z"}'}
+    )
     ps5, ps5_source = _course_notebooks(course, "ps5-r", "ps5_r")
-    wrong_letters_r = answered(ps5, ps5_source, "blank")
-    for cell in wrong_letters_r.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "letters":
-            cell.source = 'letters_r <- c("z")'
-    always_equal = answered(ps1, ps1_source, "blank")
-    for cell in always_equal.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") in ("answer", "square"):
-            cell.source = ALWAYS_EQUAL
+    wrong_letters_r = _with_answers(
+        answered(ps5, ps5_source, "blank"), {"letters": 'letters_r <- c("z")'}
+    )
+    always_equal = _with_answers(
+        answered(ps1, ps1_source, "blank"), {"answer": ALWAYS_EQUAL, "square": ALWAYS_EQUAL}
+    )
 
     # Named to sort first: the bucket wiper is graded before the honest bucket users.
     return {

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 import yaml
@@ -57,16 +58,23 @@ def _env(token: str, tmp: Path) -> dict[str, str]:
     return env
 
 
-def rehearse(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(HUBTRAIN), "rehearse", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=kw.pop("timeout", 600),
-        **kw,
-    )
+# Seconds each simulated learner may take (the command's default is 600, as long
+# as pytest gives a whole test): a stuck learner fails with its reason instead.
+LEARNER_TIMEOUT = ["--timeout", "240"]
+
+
+def rehearse(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            [str(HUBTRAIN), "rehearse", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=420,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the rehearsal did not end: {exc.stdout!r} {exc.stderr!r}")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +101,7 @@ def five(
     """One rehearsal of five learners, shared by the tests that read its results."""
     out = tmp_path_factory.mktemp("rehearsal")
     args = ["--hub", str(hub.file), "--users", "5", "--out", str(out), "--p95", "300"]
+    args += LEARNER_TIMEOUT
     args += ["--profile", "small", "--profile", "medium,image=r"]
     args += ["--profile", f"medium,image={UNLISTED}"]
     return rehearse(args, _env(hub.token, out)), out
@@ -150,10 +159,12 @@ def test_report_draws_its_charts_in_chromium(
                 for i in range(shapes.count()):
                     box = shapes.nth(i).bounding_box()
                     assert box is not None and box["width"] > 0 and box["height"] > 0
-            # The dot of the slowest learner is the highest one (smallest y).
+            # The highest dot (smallest y) is the slowest learner's: its time is the
+            # first of the table's slowest (learners who tie share a height).
             highest = min(range(5), key=lambda i: dots.nth(i).bounding_box()["y"])
+            name, took = dots.nth(highest).locator("title").text_content().split(": ")
             slowest = page.locator("#step-stats tbody tr").first.locator("td").nth(4).inner_text()
-            assert dots.nth(highest).locator("title").text_content().split(":")[0] in slowest
+            assert slowest.split(",")[0].endswith(f"({took})"), (name, took, slowest)
             assert page.locator("#ready-chart line.limit").count() == 1  # --p95 300
         finally:
             browser.close()
@@ -262,11 +273,85 @@ def test_a_bad_event_file_is_one_line(
 def test_learners_spread_over_locust_workers(hub: Hub, tmp_path: Path) -> None:
     """Locust's master/worker mode: two worker processes walk one learner each."""
     args = ["--hub", str(hub.file), "--users", "2", "--workers", "2", "--out", str(tmp_path)]
-    args += ["--master-port", str(free_port())]
+    args += ["--master-port", str(free_port()), *LEARNER_TIMEOUT]
     result = rehearse(args, _env(hub.token, tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     rows = list(csv.DictReader((tmp_path / "learners.csv").open(encoding="utf-8")))
-    assert [r["outcome"] for r in rows] == ["ok", "ok"]
+    assert [r["outcome"] for r in rows] == ["ok", "ok"], result.stdout + result.stderr
     walkers = {r["walked_by"] for r in rows}
     assert len(walkers) == 2, walkers
+    assert hub.rehearsal_users() == []
+
+
+def test_a_worker_that_dies_mid_walk_fails_its_learner_not_the_rehearsal(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """A worker killed while its learner walks: the master stops waiting for that
+    learner (its row says why), still reports the other, and removes both users."""
+    args = ["--hub", str(hub.file), "--users", "2", "--workers", "2", "--out", str(tmp_path)]
+    args += ["--master-port", str(free_port()), *LEARNER_TIMEOUT]
+    process = subprocess.Popen(
+        [str(HUBTRAIN), "rehearse", *args],
+        cwd=ROOT,
+        env=_env(hub.token, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        workers: list[psutil.Process] = []
+        # Both servers requested: each worker has its learner and is walking it.
+        while sum(bool(u.get("servers")) for u in hub.rehearsal_users()) < 2 or len(workers) < 2:
+            assert process.poll() is None, "the rehearsal ended before its learners set off"
+            assert time.monotonic() < deadline
+            workers = psutil.Process(process.pid).children()
+            time.sleep(0.2)
+        victim = workers[0].pid
+        workers[0].kill()
+        output, _ = process.communicate(timeout=420)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1, output  # one learner of two failed: the verdict is FAIL
+    rows = list(csv.DictReader((tmp_path / "learners.csv").open(encoding="utf-8")))
+    by_walker = {r["walked_by"].rsplit(":", 1)[-1]: r for r in rows if r["walked_by"]}
+    lost = [r for r in rows if r["outcome"] != "ok"]
+    assert len(rows) == 2 and len(lost) == 1, rows
+    assert "stopped answering" in lost[0]["message"], lost
+    assert str(victim) not in by_walker, rows  # the dead worker reported nothing
+    assert hub.rehearsal_users() == []
+
+
+def test_a_workers_master_killed_outright_leaves_no_worker_behind(hub: Hub, tmp_path: Path) -> None:
+    """kill -9 of the rehearsal: its worker stops once the master has been silent for
+    Locust's minute (it used to wait for it for ever), and --clean-up removes the user."""
+    args = ["--hub", str(hub.file), "--users", "1", "--workers", "1", "--out", str(tmp_path)]
+    args += ["--master-port", str(free_port()), *LEARNER_TIMEOUT]
+    env = _env(hub.token, tmp_path)
+    process = subprocess.Popen(
+        [str(HUBTRAIN), "rehearse", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not any(u.get("servers") for u in hub.rehearsal_users()):
+            assert process.poll() is None, "the rehearsal ended before its learner set off"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) == 1
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    _, alive = psutil.wait_procs(workers, timeout=150)
+    for worker in alive:
+        worker.kill()
+    assert alive == [], "the worker ran on after its rehearsal was killed"
+    result = rehearse(["--hub", str(hub.file), "--clean-up"], env)
+    assert result.returncode == 0, result.stderr
     assert hub.rehearsal_users() == []

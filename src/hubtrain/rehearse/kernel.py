@@ -41,9 +41,12 @@ class KernelSocket:
         self.session = uuid.uuid4().hex
         self.timeout = timeout
         url = f"{ws_url}?session_id={self.session}"
-        self.ws = websocket.create_connection(
-            url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout
-        )
+        try:
+            self.ws = websocket.create_connection(
+                url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout
+            )
+        except (OSError, websocket.WebSocketException) as exc:
+            raise KernelDied(f"could not open the kernel's socket: {exc}") from None
 
     def _message(self, code: str) -> dict[str, Any]:
         return {

@@ -25,6 +25,7 @@ from pathlib import Path
 import gevent
 from gevent.event import Event
 from locust.env import Environment
+from locust.runners import MASTER_HEARTBEAT_TIMEOUT, STATE_MISSING
 
 from hubtrain.config import HubFileError, load_hub
 from hubtrain.rehearse import add_arguments
@@ -81,6 +82,10 @@ def _confirm(plan: Plan, url: str, yes: bool) -> None:
 RESULT_MESSAGE = "hubtrain-result"
 WALKS_MESSAGE = "hubtrain-walks"
 WORKERS_TIMEOUT = 120.0
+# After the last learner's own time limit, how long results may still be on their way.
+RESULTS_GRACE = 60.0
+# Seconds a worker asked to stop (Ctrl-C, SIGTERM) may take before it exits regardless.
+WORKER_STOP_GRACE = 10.0
 
 
 def _start_local_workers(args: argparse.Namespace, count: int) -> list[subprocess.Popen]:
@@ -102,6 +107,7 @@ def _walk_all(
     """
     results: list[LearnerResult] = []
     done = Event()
+    shares: dict[str, list[str]] = {}
 
     def on_done(result: LearnerResult) -> None:
         results.append(result)
@@ -129,17 +135,32 @@ def _walk_all(
     try:
         users = plan.users
         if workers:
-            _share_out(runner, workers, names, options, walks_args, plan.module, interrupted)
+            shares = _share_out(
+                runner, workers, names, options, walks_args, plan.module, interrupted
+            )
             # Locust shares users out evenly; each worker gets at least its share
             # of learners, and users without a learner stop at once.
             users = workers * math.ceil(plan.users / workers)
         runner.start(users, spawn_rate=plan.rate if plan.arrival == "ramp" else users)
+        # No learner walks longer than its own time limit, so nobody waits longer than this.
+        deadline = time.monotonic() + max(walks_args["arrivals"], default=0.0)
+        deadline += plan.users / plan.rate if plan.arrival == "ramp" else 0.0
+        deadline += walks_args["timeout"] + RESULTS_GRACE
         while not done.wait(0.5) and not interrupted.is_set():
             if not workers and runner.user_count == 0 and Learner.walks.take() is None:
                 # Every user has left; any missing result was lost to an error.
                 gevent.sleep(1)
                 if runner.user_count == 0:
                     break
+            elif workers:
+                reported = {r.name for r in results}
+                lost = _lost_learners(runner, shares, local, reported)
+                if lost and len(reported) + len(lost) == plan.users:
+                    results += lost
+                    break
+            if time.monotonic() > deadline:
+                print("  gave up waiting for the learners who never reported", flush=True)
+                break
     finally:
         runner.quit()
         Learner.walks = None
@@ -154,6 +175,34 @@ def _walk_all(
     return results
 
 
+def _lost_learners(
+    runner: object, shares: dict[str, list[str]], local: list[subprocess.Popen], reported: set[str]
+) -> list[LearnerResult]:
+    """The learners, not yet reported, of workers that are gone.
+
+    A worker is gone when Locust has dropped it (no heartbeat for a minute, or it
+    quit), or when it is late with its heartbeat while one of the worker processes
+    this computer started has died. Their learners will never report, so the
+    rehearsal stops waiting for them instead of waiting for ever.
+    """
+    clients = runner.clients  # type: ignore[attr-defined]
+    died = any(process.poll() is not None for process in local)
+    lost: list[LearnerResult] = []
+    for client_id, share in shares.items():
+        client = clients.get(client_id)
+        if client is not None and not (died and client.state == STATE_MISSING):
+            continue
+        message = f"the worker walking this learner stopped answering ({client_id})"
+        lost += [
+            LearnerResult(
+                name=name, profile="", outcome="other", message=message, walked_by=client_id
+            )
+            for name in share
+            if name not in reported
+        ]
+    return lost
+
+
 def _share_out(
     runner: object,
     workers: int,
@@ -162,15 +211,18 @@ def _share_out(
     walks_args: dict,
     module: str,
     interrupted: Event,
-) -> None:
-    """Wait for the workers, then send each its learners (every `workers`-th one)."""
+) -> dict[str, list[str]]:
+    """Wait for the workers, then send each its learners (every `workers`-th one);
+    return each worker's learners by its Locust client id."""
     deadline = time.monotonic() + WORKERS_TIMEOUT
     while runner.worker_count < workers:  # type: ignore[attr-defined]
         if time.monotonic() > deadline or interrupted.is_set():
             count = runner.worker_count  # type: ignore[attr-defined]
             raise UsageError(f"only {count} of {workers} workers connected")
         gevent.sleep(0.2)
+    shares: dict[str, list[str]] = {}
     for i, client in enumerate(list(runner.clients.all)[:workers]):  # type: ignore[attr-defined]
+        shares[client.id] = names[i::workers]
         share = {
             "names": names[i::workers],
             "arrivals": walks_args["arrivals"][i::workers],
@@ -179,6 +231,7 @@ def _share_out(
             "timeout": walks_args["timeout"],
         }
         runner.send_message(WALKS_MESSAGE, share, client_id=client.id)  # type: ignore[attr-defined]
+    return shares
 
 
 def work_for_master(args: argparse.Namespace, interrupted: Event) -> int:
@@ -190,7 +243,10 @@ def work_for_master(args: argparse.Namespace, interrupted: Event) -> int:
     api = HubAPI(hub.url, token)
     host, _, port = args.worker.partition(":")
     env = Environment(user_classes=[Learner])
-    runner = env.create_worker_runner(host, int(port or args.master_port))
+    try:
+        runner = env.create_worker_runner(host, int(port or args.master_port))
+    except ConnectionError:
+        raise UsageError(f"no rehearsal answered at {args.worker}; start it first") from None
 
     def on_walks(environment: Environment, msg: object, **kw: object) -> None:
         data = msg.data  # type: ignore[attr-defined]
@@ -216,8 +272,22 @@ def work_for_master(args: argparse.Namespace, interrupted: Event) -> int:
     # The runner's greenlets end when the master says quit.
     while len(runner.greenlet) and not interrupted.is_set():
         gevent.sleep(0.5)
+        heard = runner.last_heartbeat_timestamp
+        if heard and time.time() - heard > MASTER_HEARTBEAT_TIMEOUT:
+            # The master is gone (killed, or its computer asleep). Locust's own
+            # quit would wait for it for ever, so leave without it: the next
+            # rehearsal, or --clean-up, removes the users it made.
+            print(f"hubtrain: the rehearsal at {args.worker} stopped answering", file=sys.stderr)
+            _leave_now(1)
     runner.quit()
     return 0
+
+
+def _leave_now(status: int) -> None:
+    """Exit at once, whatever Locust's greenlets are waiting for."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _print_summary(rows: list[dict], line: str, csv_path: Path, html_path: Path) -> None:
@@ -335,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
         if not interrupted.is_set():
             print("\nhubtrain: interrupted; cleaning up ...", file=sys.stderr, flush=True)
         interrupted.set()
+        if args.worker:
+            # A worker whose master has gone can be stuck inside Locust (connecting,
+            # or saying goodbye) for minutes; asked to stop, it stops soon anyway.
+            gevent.spawn_later(WORKER_STOP_GRACE, _leave_now, 130)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, interrupt)

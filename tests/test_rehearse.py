@@ -159,12 +159,15 @@ def test_report_draws_its_charts_in_chromium(
                 for i in range(shapes.count()):
                     box = shapes.nth(i).bounding_box()
                     assert box is not None and box["width"] > 0 and box["height"] > 0
-            # The highest dot (smallest y) is the slowest learner's: its time is the
-            # first of the table's slowest (learners who tie share a height).
-            highest = min(range(5), key=lambda i: dots.nth(i).bounding_box()["y"])
-            name, took = dots.nth(highest).locator("title").text_content().split(": ")
+            # The slowest learner's dot is drawn highest (smallest y). Learners a few
+            # tenths of a second apart can share a height (the axis reaches the
+            # --p95 limit), so "highest" is to within half a pixel.
             slowest = page.locator("#step-stats tbody tr").first.locator("td").nth(4).inner_text()
-            assert slowest.split(",")[0].endswith(f"({took})"), (name, took, slowest)
+            name = slowest.split(" (")[0]
+            titles = [dots.nth(i).locator("title").text_content() for i in range(5)]
+            ys = [dots.nth(i).bounding_box()["y"] for i in range(5)]
+            mine = next(i for i, title in enumerate(titles) if title.startswith(f"{name}: "))
+            assert ys[mine] <= min(ys) + 0.5, (slowest, titles, ys)
             assert page.locator("#ready-chart line.limit").count() == 1  # --p95 300
         finally:
             browser.close()

@@ -132,8 +132,19 @@ def server(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
                 requests.delete(f"{api}/server", headers=auth, timeout=60)
 
 
+# A cell may run this long; a kernel silent about a request for this long never got it.
+CELL_TIMEOUT = 240.0
+LOST_AFTER = 60.0
+
+
 class Kernel:
-    """An `ir` kernel of the learner's server, for one notebook path, driven over websocket."""
+    """An `ir` kernel of the learner's server, for one notebook path, driven over websocket.
+
+    As JupyterLab does, it waits for the kernel's answer to `kernel_info` before
+    sending code. A request the kernel never acknowledges (no status for it in a
+    minute: the message was lost on its way) is sent once more, as a learner would
+    run the cell again; anything else that stalls fails the test with what arrived.
+    """
 
     def __init__(self, server: Server, path: str) -> None:
         self.server = server
@@ -144,29 +155,56 @@ class Kernel:
         self.session = reply.json()
         kernel = self.session["kernel"]["id"]
         channels = server.url.replace("http://", "ws://") + f"api/kernels/{kernel}/channels"
-        self.ws = websocket.create_connection(
-            channels, header=[f"Authorization: token {server.token}"], timeout=180
-        )
         self.session_id = uuid.uuid4().hex
+        self.ws = websocket.create_connection(
+            f"{channels}?session_id={self.session_id}",
+            header=[f"Authorization: token {server.token}"],
+            timeout=10,
+        )
+        self._request("kernel_info_request", {}, "kernel_info_reply")
 
-    def run(self, code: str) -> list[dict]:
-        """Run `code`; return its outputs as (kind, text) dicts, in order."""
+    def _send(self, msg_type: str, content: dict) -> str:
         msg_id = uuid.uuid4().hex
         header = {
             "msg_id": msg_id,
-            "msg_type": "execute_request",
+            "msg_type": msg_type,
             "session": self.session_id,
             "username": USER,
             "version": "5.3",
         }
-        content = {"code": code, "silent": False, "store_history": True, "allow_stdin": False}
         message = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
         self.ws.send(json.dumps({**message, "channel": "shell", "buffers": []}))
+        return msg_id
+
+    def _request(self, msg_type: str, content: dict, done: str) -> list[dict]:
+        """Send a request; return its replies up to `done` (a reply type, or "idle")."""
+        for _ in range(2):
+            msg_id = self._send(msg_type, content)
+            sent = time.monotonic()
+            replies: list[dict] = []
+            while time.monotonic() - sent < CELL_TIMEOUT:
+                if not replies and time.monotonic() - sent > LOST_AFTER:
+                    break  # never acknowledged: send it again
+                try:
+                    reply = json.loads(self.ws.recv())
+                except websocket.WebSocketTimeoutException:
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                replies.append(reply)
+                kind, body = reply["msg_type"], reply["content"]
+                if kind == done or (done == "idle" and body.get("execution_state") == "idle"):
+                    return replies
+            if replies:
+                kinds = [r["msg_type"] for r in replies]
+                pytest.fail(f"{msg_type} did not finish in {CELL_TIMEOUT:.0f} s; got {kinds}")
+        pytest.fail(f"the kernel never acknowledged {msg_type}, sent twice")
+
+    def run(self, code: str) -> list[dict]:
+        """Run `code`; return its outputs as (kind, text) dicts, in order."""
+        content = {"code": code, "silent": False, "store_history": True, "allow_stdin": False}
         outputs = []
-        while True:
-            reply = json.loads(self.ws.recv())
-            if reply.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
+        for reply in self._request("execute_request", content, "idle"):
             kind, body = reply["msg_type"], reply["content"]
             if kind == "stream":
                 outputs.append({"kind": body["name"], "text": body["text"]})
@@ -174,8 +212,7 @@ class Kernel:
                 outputs.append({"kind": kind, "text": body["data"].get("text/plain", "")})
             elif kind == "error":
                 outputs.append({"kind": "error", "text": "\n".join(body["traceback"])})
-            elif kind == "status" and body["execution_state"] == "idle":
-                return outputs
+        return outputs
 
     def close(self) -> None:
         self.ws.close()

@@ -47,58 +47,79 @@ class KernelSocket:
             )
         except (OSError, websocket.WebSocketException) as exc:
             raise KernelDied(f"could not open the kernel's socket: {exc}") from None
+        # As JupyterLab does: code is sent only once the kernel has answered kernel_info.
+        self._until("kernel_info_request", {}, "kernel_info_reply")
 
-    def _message(self, code: str) -> dict[str, Any]:
-        return {
+    def _send(self, msg_type: str, content: dict[str, Any]) -> str:
+        msg_id = uuid.uuid4().hex
+        message = {
             "header": {
-                "msg_id": uuid.uuid4().hex,
+                "msg_id": msg_id,
                 "username": "hubtrain-rehearsal",
                 "session": self.session,
                 "date": datetime.now(UTC).isoformat(),
-                "msg_type": "execute_request",
+                "msg_type": msg_type,
                 "version": "5.3",
             },
             "parent_header": {},
             "metadata": {},
-            "content": {
-                "code": code,
-                "silent": False,
-                "store_history": True,
-                "user_expressions": {},
-                "allow_stdin": False,
-                "stop_on_error": True,
-            },
+            "content": content,
             "channel": "shell",
             "buffers": [],
         }
-
-    def run(self, code: str) -> CellRun:
-        """Execute `code`; return once the kernel is idle again after it."""
-        message = self._message(code)
-        msg_id = message["header"]["msg_id"]
         try:
             self.ws.send(json.dumps(message))
         except (OSError, websocket.WebSocketException) as exc:
             raise KernelDied(f"the kernel's socket closed: {exc}") from None
+        return msg_id
+
+    def _until(self, msg_type: str, content: dict[str, Any], reply_type: str) -> None:
+        """Send a request and wait for its reply, within the timeout."""
+        msg_id = self._send(msg_type, content)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            reply = self._receive(deadline)
+            kind = reply.get("msg_type") or reply["header"]["msg_type"]
+            if reply.get("parent_header", {}).get("msg_id") == msg_id and kind == reply_type:
+                return
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        """The next message from the kernel; raises if it died or the time is up."""
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"a cell ran longer than {self.timeout:.0f} s")
+        try:
+            raw = self.ws.recv()
+        except websocket.WebSocketTimeoutException:
+            raise TimeoutError(f"the kernel said nothing for {self.timeout:.0f} s") from None
+        except (OSError, websocket.WebSocketException) as exc:
+            raise KernelDied(f"the kernel's socket closed: {exc}") from None
+        if not raw:
+            raise KernelDied("the kernel's socket closed")
+        reply = json.loads(raw)
+        kind = reply.get("msg_type") or reply["header"]["msg_type"]
+        content = reply.get("content", {})
+        if kind == "status" and content.get("execution_state") in ("dead", "restarting"):
+            raise KernelDied(f"the kernel is {content['execution_state']}")
+        return reply
+
+    def run(self, code: str) -> CellRun:
+        """Execute `code`; return once the kernel is idle again after it."""
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        msg_id = self._send("execute_request", content)
         result = CellRun()
         replied = idle = False
         deadline = time.monotonic() + self.timeout
         while not (replied and idle):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"a cell ran longer than {self.timeout:.0f} s")
-            try:
-                raw = self.ws.recv()
-            except websocket.WebSocketTimeoutException:
-                raise TimeoutError(f"the kernel said nothing for {self.timeout:.0f} s") from None
-            except (OSError, websocket.WebSocketException) as exc:
-                raise KernelDied(f"the kernel's socket closed: {exc}") from None
-            if not raw:
-                raise KernelDied("the kernel's socket closed")
-            reply = json.loads(raw)
+            reply = self._receive(deadline)
             kind = reply.get("msg_type") or reply["header"]["msg_type"]
             content = reply.get("content", {})
-            if kind == "status" and content.get("execution_state") in ("dead", "restarting"):
-                raise KernelDied(f"the kernel is {content['execution_state']}")
             if reply.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             if kind == "execute_reply":

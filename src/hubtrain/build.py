@@ -175,11 +175,9 @@ def build_book(
     ]
     if quiet:
         command.append("--quiet")
-    for attempt in range(1, BUILD_ATTEMPTS + 1):
+    for _ in range(BUILD_ATTEMPTS):
         result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode == 0 or attempt == BUILD_ATTEMPTS:
-            break
-        if "Address already in use" not in result.stdout + result.stderr:
+        if result.returncode == 0 or "Address already in use" not in result.stdout + result.stderr:
             break
     log = build_dir / "build.log"
     log.write_text(result.stdout + result.stderr, encoding="utf-8")

@@ -78,13 +78,13 @@ class KernelSocket:
         msg_id = self._send(msg_type, content)
         deadline = time.monotonic() + self.timeout
         while True:
-            reply = self._receive(deadline)
-            kind = reply.get("msg_type") or reply["header"]["msg_type"]
+            kind, reply = self._receive(deadline)
             if reply.get("parent_header", {}).get("msg_id") == msg_id and kind == reply_type:
                 return
 
-    def _receive(self, deadline: float) -> dict[str, Any]:
-        """The next message from the kernel; raises if it died or the time is up."""
+    def _receive(self, deadline: float) -> tuple[str, dict[str, Any]]:
+        """The next message from the kernel and its type; raises if the kernel died or
+        the time is up."""
         if time.monotonic() > deadline:
             raise TimeoutError(f"a cell ran longer than {self.timeout:.0f} s")
         try:
@@ -100,7 +100,7 @@ class KernelSocket:
         content = reply.get("content", {})
         if kind == "status" and content.get("execution_state") in ("dead", "restarting"):
             raise KernelDied(f"the kernel is {content['execution_state']}")
-        return reply
+        return kind, reply
 
     def run(self, code: str) -> CellRun:
         """Execute `code`; return once the kernel is idle again after it."""
@@ -117,8 +117,7 @@ class KernelSocket:
         replied = idle = False
         deadline = time.monotonic() + self.timeout
         while not (replied and idle):
-            reply = self._receive(deadline)
-            kind = reply.get("msg_type") or reply["header"]["msg_type"]
+            kind, reply = self._receive(deadline)
             content = reply.get("content", {})
             if reply.get("parent_header", {}).get("msg_id") != msg_id:
                 continue

@@ -147,16 +147,16 @@ def _walk_all(
         deadline += plan.users / plan.rate if plan.arrival == "ramp" else 0.0
         deadline += walks_args["timeout"] + RESULTS_GRACE
         while not done.wait(0.5) and not interrupted.is_set():
-            if not workers and runner.user_count == 0 and Learner.walks.take() is None:
-                # Every user has left; any missing result was lost to an error.
-                gevent.sleep(1)
-                if runner.user_count == 0:
-                    break
-            elif workers:
+            if workers:
                 reported = {r.name for r in results}
                 lost = _lost_learners(runner, shares, local, reported)
                 if lost and len(reported) + len(lost) == plan.users:
                     results += lost
+                    break
+            elif runner.user_count == 0 and Learner.walks.take() is None:
+                # Every user has left; any missing result was lost to an error.
+                gevent.sleep(1)
+                if runner.user_count == 0:
                     break
             if time.monotonic() > deadline:
                 print("  gave up waiting for the learners who never reported", flush=True)
@@ -224,7 +224,7 @@ def _share_out(
     for i, client in enumerate(list(runner.clients.all)[:workers]):  # type: ignore[attr-defined]
         shares[client.id] = names[i::workers]
         share = {
-            "names": names[i::workers],
+            "names": shares[client.id],
             "arrivals": walks_args["arrivals"][i::workers],
             "options": options[i::workers],
             "module": module,

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -75,6 +75,29 @@ def rehearse(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"the rehearsal did not end: {exc.stdout!r} {exc.stderr!r}")
+
+
+def start_rehearsal(
+    args: list[str], env: dict[str, str], output: int = subprocess.DEVNULL
+) -> subprocess.Popen:
+    """A rehearsal running in the background, for tests that interrupt it."""
+    return subprocess.Popen(
+        [str(HUBTRAIN), "rehearse", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output == subprocess.PIPE else output,
+        text=True,
+    )
+
+
+def wait_while_running(process: subprocess.Popen, ready: Callable[[], bool], what: str) -> None:
+    """Wait (up to 300 s) until `ready()`; fail if the rehearsal ends first."""
+    deadline = time.monotonic() + 300
+    while not ready():
+        assert process.poll() is None, f"the rehearsal ended before {what}"
+        assert time.monotonic() < deadline, f"not after 300 s: {what}"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -176,19 +199,9 @@ def test_report_draws_its_charts_in_chromium(
 def test_a_killed_rehearsals_users_are_removed_later(hub: Hub, tmp_path: Path) -> None:
     env = _env(hub.token, tmp_path)
     args = ["--hub", str(hub.file), "--users", "2", "--out", str(tmp_path / "out")]
-    process = subprocess.Popen(
-        [str(HUBTRAIN), "rehearse", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_rehearsal(args, env)
     try:
-        deadline = time.monotonic() + 300
-        while len(hub.rehearsal_users()) < 2:
-            assert process.poll() is None, "the rehearsal ended before its users existed"
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_while_running(process, lambda: len(hub.rehearsal_users()) >= 2, "its users existed")
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -293,23 +306,16 @@ def test_a_worker_that_dies_mid_walk_fails_its_learner_not_the_rehearsal(
     learner (its row says why), still reports the other, and removes both users."""
     args = ["--hub", str(hub.file), "--users", "2", "--workers", "2", "--out", str(tmp_path)]
     args += ["--master-port", str(free_port()), *LEARNER_TIMEOUT]
-    process = subprocess.Popen(
-        [str(HUBTRAIN), "rehearse", *args],
-        cwd=ROOT,
-        env=_env(hub.token, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        workers: list[psutil.Process] = []
+    process = start_rehearsal(args, _env(hub.token, tmp_path), subprocess.PIPE)
+
+    def walking() -> bool:
         # Both servers requested: each worker has its learner and is walking it.
-        while sum(bool(u.get("servers")) for u in hub.rehearsal_users()) < 2 or len(workers) < 2:
-            assert process.poll() is None, "the rehearsal ended before its learners set off"
-            assert time.monotonic() < deadline
-            workers = psutil.Process(process.pid).children()
-            time.sleep(0.2)
+        servers = sum(bool(u.get("servers")) for u in hub.rehearsal_users())
+        return servers >= 2 and len(psutil.Process(process.pid).children()) >= 2
+
+    try:
+        wait_while_running(process, walking, "its learners set off")
+        workers = psutil.Process(process.pid).children()
         victim = workers[0].pid
         workers[0].kill()
         output, _ = process.communicate(timeout=420)
@@ -333,19 +339,13 @@ def test_a_workers_master_killed_outright_leaves_no_worker_behind(hub: Hub, tmp_
     args = ["--hub", str(hub.file), "--users", "1", "--workers", "1", "--out", str(tmp_path)]
     args += ["--master-port", str(free_port()), *LEARNER_TIMEOUT]
     env = _env(hub.token, tmp_path)
-    process = subprocess.Popen(
-        [str(HUBTRAIN), "rehearse", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_rehearsal(args, env)
     try:
-        deadline = time.monotonic() + 300
-        while not any(u.get("servers") for u in hub.rehearsal_users()):
-            assert process.poll() is None, "the rehearsal ended before its learner set off"
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_while_running(
+            process,
+            lambda: any(u.get("servers") for u in hub.rehearsal_users()),
+            "its learner set off",
+        )
         workers = psutil.Process(process.pid).children()
         assert len(workers) == 1
     finally:

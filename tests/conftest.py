@@ -18,6 +18,8 @@ from hubtrain.config import HubConfig, load_hub
 from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub, browser
 
+pytest_plugins = ["xdist_groups"]
+
 ROOT = Path(__file__).resolve().parent.parent
 HUBS = ROOT / "hubs"
 

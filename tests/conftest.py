@@ -54,12 +54,16 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Buil
 
 
 @contextmanager
-def _running_practice_hub(state: Path, hub: HubConfig, password: str) -> Iterator[PracticeHub]:
+def _running_practice_hub(
+    state: Path, hub: HubConfig, password: str, **options: Any
+) -> Iterator[PracticeHub]:
     with pytest.MonkeyPatch.context() as patch:
         # The hub's own Jupyter folders, apart from the developer's and other tests'.
         patch.setenv("JUPYTER_CONFIG_DIR", str(state / "jupyter-config-of-the-hub"))
         patch.setenv("JUPYTER_RUNTIME_DIR", str(state / "jupyter-runtime-of-the-hub"))
-        practice = PracticeHub(hub, state / "state", root=ROOT, port=free_port(), password=password)
+        practice = PracticeHub(
+            hub, state / "state", root=ROOT, port=free_port(), password=password, **options
+        )
         with practice:
             yield practice
 
@@ -75,8 +79,9 @@ def _launched_chromium() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def running_practice_hub() -> Callable[[Path, HubConfig, str], AbstractContextManager[PracticeHub]]:
-    """Start a real practice hub in a state folder: `with running_practice_hub(dir, hub, pw)`."""
+def running_practice_hub() -> Callable[..., AbstractContextManager[PracticeHub]]:
+    """Start a real practice hub in a state folder: `with running_practice_hub(dir, hub, pw)`
+    (keyword options go to `PracticeHub`, e.g. `idle_timeout=20`)."""
     return _running_practice_hub
 
 

@@ -338,3 +338,90 @@ def test_an_r_question_accepts_its_letter_as_a_digest(tmp_path: Path, off_hub: P
     )
     assert result.stdout.splitlines()[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
     assert json.loads(off_hub.read_text())[tmp_path.name]["q2"]["passed"] is True
+
+
+# --- digests of answers computed the ways learners compute them ----------------
+
+ARRAY_BYTES = 20_000 * 20_000 * 8
+
+
+def graded_cell(notebook: str, grade_id: str) -> str:
+    """The source of an exercise's graded test cell, as the release ships it to learners."""
+    cells = json.loads((ROOT / "exercises" / notebook).read_text())["cells"]
+    (cell,) = [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id]
+    return "".join(cell["source"])
+
+
+def test_numpy_answers_digest_as_the_numbers_they_equal(hc: ModuleType) -> None:
+    import numpy as np
+
+    shape = (20_000, 20_000)
+    right = [
+        np.prod(shape) * np.dtype("float64").itemsize,  # np.int64
+        np.int64(20_000) * 20_000 * 8,
+        np.uint64(ARRAY_BYTES),
+        np.array(shape).prod() * 8,
+        np.float64(20_000) ** 2 * 8,
+        np.array(ARRAY_BYTES),  # a 0-d array
+        np.zeros(3).itemsize * 20_000 * 20_000,  # plain int
+    ]
+    wrong = [np.int64(ARRAY_BYTES + 1), np.float64(ARRAY_BYTES + 0.5), np.int64(-1)]
+    plain = [ARRAY_BYTES, float(ARRAY_BYTES), ARRAY_BYTES + 1, 0.1, 0.5, np.float64(0.5)]
+    # Wherever == says equal, the digest says equal, and the other way round.
+    for value in [*right, *wrong]:
+        for other in plain:
+            assert (hc.digest(value) == hc.digest(other)) == bool(value == other), (value, other)
+    third = np.longdouble(1) / 3  # wider than a float on x86: not equal to 1/3
+    assert (hc.digest(third) == hc.digest(1 / 3)) == bool(third == 1 / 3)
+    assert hc.digest([np.int64(2), {"a": np.float64(2.5)}, {np.int64(3)}]) == hc.digest(
+        [2, {"a": 2.5}, [3]]
+    )
+    # Deliberately, a boolean is not a number (documented in digest()), NumPy's or Python's.
+    assert hc.digest(np.True_) == hc.digest(True) != hc.digest(1)
+    assert hc.digest(np.False_) == hc.digest(False) != hc.digest(0)
+    assert hc.digest(np.int64(1)) == hc.digest(1)
+
+    # The module 2 check, as shipped, passes every right way and no wrong one.
+    cell = graded_cell("02-profiles/profiles.ipynb", "test_array_bytes")
+    for value in right:
+        exec(cell, {"hubcheck": hc, "array_bytes": value})
+    for value in [*wrong, True]:
+        with pytest.raises(hc.CheckFailed, match="which is not 20000 × 20000"):
+            exec(cell, {"hubcheck": hc, "array_bytes": value})
+
+
+def test_r_answers_digest_alike_however_they_were_computed(tmp_path: Path, off_hub: Path) -> None:
+    # Ways an R learner computes module 2's size; the first five equal 3.2e9, the rest do not.
+    right = [
+        "20000 * 20000 * 8",
+        "20000^2 * 8",
+        "prod(c(20000, 20000)) * 8",
+        'as.numeric("3200000000")',
+        "length(numeric(20000)) * 20000 * 8",  # an integer times doubles
+    ]
+    wrong = ["3200000001", "3.2e9 + 0.5", "TRUE"]
+    *digests, true, one = r_digests([*right, *wrong[:2], "TRUE", "1"])
+    assert digests[: len(right)] == [digests[0]] * len(right)
+    assert digests[0] not in digests[len(right) :]
+    # Deliberately, TRUE is not 1 (though TRUE == 1 in R), as in hubcheck.py.
+    assert true != one
+    # The module 2 check, as shipped, passes each right way and no wrong one.
+    cell = graded_cell("02-profiles-r/profiles_r.ipynb", "test_matrix_bytes")
+    script = (
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        "for (text in commandArgs(trailingOnly = TRUE)) {\n"
+        "  matrix_bytes <- eval(parse(text = text))\n"
+        "  cat(text, ': ', sep = '')\n"
+        f"  try({cell}, silent = TRUE)\n"
+        "}\n"
+    )
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script, *right, *wrong],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=dict(os.environ),
+    )
+    passed = [line.split(": ")[0] for line in result.stdout.splitlines() if "passed" in line]
+    assert passed == right, result.stdout

@@ -41,7 +41,7 @@ def _release(folder: Path, version: int) -> Path:
 
 
 def _pull(repo: Path, clone: Path, branch: str = "student") -> None:
-    """Run real nbgitpuller the way the hub extension does: consume every output line."""
+    """Run real nbgitpuller as its server extension does: consume every output line."""
     for _ in GitPuller(str(repo), str(clone), branch=branch).pull():
         pass
 

@@ -34,6 +34,7 @@ from hubtrain.config import HubConfig
 from hubtrain.grading.samples import answered
 from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub
+from hubtrain.practice.run import SCRATCH_BUCKET
 from hubtrain.release import R_SUFFIX, stage_course
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("practice-hub-r")]
@@ -307,15 +308,15 @@ def test_r_progress_lands_in_the_file_the_progress_page_reads(live: dict, server
     assert "✓ R uses your library (self-checked)" in shown.stdout
 
 
-def _r_blocks(page: Path) -> list[str]:
-    """The ```r blocks inside R tab items (`:sync: r`) of a book page, in order."""
+def _r_blocks(page: Path, language: str = "r") -> list[str]:
+    """The ```r (or other `language`) blocks inside R tab items of a book page, in order."""
     blocks, in_r_tab = [], False
     for chunk in re.split(r"(?m)^(:::\{tab-item\}.*|:::+\s*)$", page.read_text()):
         if chunk.startswith(":::{tab-item}"):
             in_r_tab = chunk.strip() == ":::{tab-item} R"
             continue
         if in_r_tab:
-            blocks += re.findall(r"(?ms)^```r\n(.*?)^```", chunk)
+            blocks += re.findall(rf"(?ms)^```{language}\n(.*?)^```", chunk)
     return blocks
 
 
@@ -393,3 +394,58 @@ def test_every_r_block_of_the_book_runs_on_the_practice_hub(
             assert not errors, f"{page.name}: this R block fails:\n{block}\n{errors[0][:800]}"
     finally:
         kernel.close()
+
+
+# -- module 5's objective in R: list, write, read and delete objects ---------------
+
+MODULE_5 = ROOT / "book" / "05-files-and-data-in-the-cloud.md"
+
+
+def test_r_learners_write_read_and_delete_objects_with_sf(server: Server) -> None:
+    """The book's R round trip writes and reads an object under the prefix, then deletes it."""
+    s3 = server.hub.s3
+    assert s3 is not None
+    (block,) = [b for b in _r_blocks(MODULE_5) if "st_delete(" in b]
+    key = f"{USER}/sites.geojson"
+    # An object already there: gone afterwards only if the block's st_delete() removed
+    # what its st_write() had just written in its place.
+    s3.put(SCRATCH_BUCKET, key, b'{"type": "FeatureCollection", "features": []}')
+    kernel = Kernel(server, "book-round-trip.ipynb")
+    try:
+        outputs = kernel.run(block + "\ncat(nrow(back), class(back)[1])")
+    finally:
+        kernel.close()
+    assert [o for o in outputs if o["kind"] == "error"] == []
+    assert outputs[-1]["text"] == "2 sf"  # read back: both sites, as an sf data frame
+    listed = s3.client().list_objects_v2(Bucket=SCRATCH_BUCKET, Prefix=key)
+    assert listed.get("KeyCount") == 0, "st_delete() left the object in the bucket"
+
+
+def test_r_learners_list_their_prefix_in_a_terminal(server: Server) -> None:
+    """The book's terminal line, typed into a terminal of the R server, lists the prefix."""
+    s3 = server.hub.s3
+    assert s3 is not None
+    (line,) = _r_blocks(MODULE_5, "bash")
+    name = f"listed-{uuid.uuid4().hex[:8]}.txt"
+    s3.put(SCRATCH_BUCKET, f"{USER}/{name}", b"to be listed")
+    auth = {"Authorization": f"token {server.token}"}
+    terminal = requests.post(server.url + "api/terminals", headers=auth, timeout=60).json()
+    url = server.url.replace("http://", "ws://") + f"terminals/websocket/{terminal['name']}"
+    ws = websocket.create_connection(url, header=[f"Authorization: token {server.token}"])
+    try:
+        ws.settimeout(5)
+        ws.send(json.dumps(["stdin", line.strip() + "\r"]))
+        said = ""
+        deadline = time.monotonic() + 120
+        while f"hubtrain-scratch/{USER}/{name}" not in said:
+            assert time.monotonic() < deadline, f"the terminal never listed {name}:\n{said}"
+            try:
+                message = json.loads(ws.recv())
+            except websocket.WebSocketTimeoutException:
+                continue
+            if message[0] == "stdout":
+                said += message[1]
+        assert "Error" not in said
+    finally:
+        ws.close()
+        requests.delete(server.url + f"api/terminals/{terminal['name']}", headers=auth, timeout=60)

@@ -1,8 +1,9 @@
 # Checks for hubtrain's R exercises: plain-sentence feedback instead of tracebacks.
 #
 # The R twin of hubcheck.py. It ships inside the student release next to each R
-# notebook (the learner's hub does not have hubtrain), needs only base R and
-# jsonlite, and records results in the SAME progress file as hubcheck.py
+# notebook (the learner's hub does not have hubtrain), needs only base R,
+# jsonlite and digest (both are IRkernel's own dependencies, so every hub with an
+# R kernel has them), and records results in the SAME progress file as hubcheck.py
 # (~/.hubtrain/progress.json, or $HUBTRAIN_PROGRESS), so progress.ipynb counts
 # Python and R work alike.
 #
@@ -89,6 +90,14 @@ hubcheck <- local({
   #                                              words, sort(x, method = "radix"))
   #   a named vector or named list               dict (names are keys, any order)
   #   anything else (a function, an environment) "<R.type>": matches no answer
+  #
+  # So a number digests alike however it was computed (20000 * 20000 * 8,
+  # 20000^2 * 8, prod(c(20000, 20000)) * 8, as.numeric("3200000000"), an integer
+  # from length() or sum()): where == says two numbers are equal, so does the
+  # digest, as hubcheck.py does for NumPy's scalars. One deliberate exception, the
+  # same in both runtimes: TRUE is not 1 here, although TRUE == 1 in R (and
+  # True == 1 in Python). A yes/no answer where a count is asked for is a different
+  # kind of answer, and the check should say so rather than pass it.
   #
   # A length-1 vector is a scalar (R has no other kind): a one-element Python
   # list is list("x") here. Not in Python: duplicate names (kept, in name order)

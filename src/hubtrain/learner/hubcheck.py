@@ -344,7 +344,34 @@ def course_summary(root: str | Path = ".") -> None:
 # --- graded checks ---------------------------------------------------------
 
 
+def _numpy_scalar(value: Any) -> Any:
+    """A NumPy scalar (or 0-d array) as the Python value `==` finds it equal to, else None.
+
+    Learners compute answers with NumPy (`np.prod(shape) * 8` is an `np.int64`,
+    `arr.any()` an `np.bool_`), and `np.int64(4) == 4` is True, so these must digest
+    like the plain value. The module is read from the type, not imported: the
+    runtime must work without NumPy. A float kind wider than Python's float
+    (long double) is converted only when no digits are lost, so it never matches
+    a float that `==` calls different. (NumPy compares a float32 with a Python
+    number at float32 precision, so there `==` is not even transitive; the digest
+    takes the float32's exact value.)
+    """
+    if type(value).__module__ != "numpy" or getattr(value, "shape", None) != ():
+        return None
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if kind == "b":
+        return bool(value)
+    if kind in ("i", "u"):
+        return int(value)
+    if kind == "f" and float(value) == value:
+        return float(value)
+    return None
+
+
 def _plain_value(value: Any) -> Any:
+    numpy_value = _numpy_scalar(value)
+    if numpy_value is not None:
+        value = numpy_value
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float) and value.is_integer():
@@ -364,9 +391,15 @@ def _plain_value(value: Any) -> Any:
 def digest(value: Any) -> str:
     """A fingerprint of `value`, so a visible check can compare an answer without showing it.
 
-    Values that `==` treats as equal answers give equal digests (4 and 4.0; a set
-    whatever its order; a tuple and a list); strings, numbers and containers of
-    them only: any other object gets a digest no answer has.
+    Values that `==` treats as equal answers give equal digests (4, 4.0 and
+    `np.int64(4)`; `np.float64(0.5)` and 0.5; a set whatever its order; a tuple and
+    a list); strings, numbers (Python's or NumPy's scalars), booleans, None and
+    containers of them only: any other object gets a digest no answer has.
+
+    One deliberate exception: a boolean is not a number here, although `True == 1`
+    in Python (and `TRUE == 1` in R). A yes/no answer given where a count is asked
+    for (or 1 where True is asked for) is a different kind of answer, and the
+    check should say so rather than pass it; `np.bool_` digests like `bool`.
     """
     text = json.dumps(_plain_value(value), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -43,6 +43,12 @@ class Settings:
     named_servers: bool
     idle_timeout: int
     max_age: int
+    # How often (s) the hub reads each server's last activity from the proxy:
+    # JupyterHub's `last_activity_interval`, 300 by default, as on managed hubs.
+    activity_interval: int = 300
+    # How often (s) Jupyter Server pings each open kernel websocket; 0 keeps its
+    # default of 30 s. Tests of the idle culler shorten both to run in seconds.
+    websocket_ping_interval: int = 0
     server_env: dict[str, str] = field(default_factory=dict)
     shared_dirs: list[str] = field(default_factory=list)
     writable_shared_dirs: list[str] = field(default_factory=list)
@@ -61,7 +67,7 @@ def write_config(settings: Settings) -> Path:
     """Write the settings and the config file that loads them; return the config path."""
     state = Path(settings.state)
     (state / "settings.json").write_text(json.dumps(asdict(settings), indent=1), encoding="utf-8")
-    _write_server_config(state / "jupyter")
+    _write_server_config(state / "jupyter", settings.websocket_ping_interval)
     config = state / "jupyterhub_config.py"
     config.write_text(
         "# Written by `hubtrain hub` at each start; edit the hub file instead.\n"
@@ -93,21 +99,27 @@ _SERVER_CONFIG = {
 }
 
 
-def _write_server_config(folder: Path) -> None:
+def _write_server_config(folder: Path, ping_interval: int = 0) -> None:
     """Configuration every learner's server reads (on `JUPYTER_CONFIG_PATH`: it
     outranks the environment's own files, while `~/.jupyter` stays each learner's)."""
+    server_config = _SERVER_CONFIG
+    if ping_interval:
+        # Jupyter Server reads its kernel websockets' ping interval, in ms, from here.
+        server_app = {**_SERVER_CONFIG["ServerApp"]}
+        server_app["tornado_settings"] = {"ws_ping_interval": ping_interval * 1000}
+        server_config = {"ServerApp": server_app}
     (folder / "labconfig").mkdir(parents=True, exist_ok=True)
     (folder / "labconfig" / "page_config.json").write_text(
         json.dumps(_LAB_PAGE_CONFIG, indent=1), encoding="utf-8"
     )
     (folder / "jupyter_server_config.json").write_text(
-        json.dumps(_SERVER_CONFIG, indent=1), encoding="utf-8"
+        json.dumps(server_config, indent=1), encoding="utf-8"
     )
 
 
 def _cull_every(timeout: int) -> int:
     """Check often enough that a server is stopped soon after its idle timeout."""
-    return max(10, min(300, timeout // 4))
+    return max(1, min(300, timeout // 4))
 
 
 def configure(c: Any, config_file: str) -> None:
@@ -128,6 +140,9 @@ def configure(c: Any, config_file: str) -> None:
     # stated because the "what survives a restart" lesson depends on it).
     c.JupyterHub.cleanup_servers = True
     c.JupyterHub.allow_named_servers = s.named_servers
+    # The hub also counts what the proxy saw (any traffic, websocket pings
+    # included) as activity; it asks the proxy this often.
+    c.JupyterHub.last_activity_interval = s.activity_interval
 
     c.ConfigurableHTTPProxy.command = [s.proxy_command]
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"

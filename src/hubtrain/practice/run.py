@@ -144,6 +144,8 @@ class PracticeHub:
         idle_timeout: int | None = None,
         confine: bool | None = None,
         claim_usernames: bool | None = None,
+        activity_interval: int = 300,
+        websocket_ping_interval: int = 0,
     ) -> None:
         self.root = Path(root).resolve()
         self.state = Path(state).resolve()
@@ -158,6 +160,9 @@ class PracticeHub:
         self.url = f"http://127.0.0.1:{port}"
         self.hub = served_hub(hub, self.url)
         self.idle_timeout = hub.server.idle_timeout if idle_timeout is None else idle_timeout
+        # JupyterHub's and Jupyter Server's defaults (300 s, 30 s); tests shorten them.
+        self.activity_interval = activity_interval
+        self.websocket_ping_interval = websocket_ping_interval
         # None: confine learners' servers whenever bubblewrap works here.
         self.confine = confine
         self.unconfined_reason = ""
@@ -346,6 +351,8 @@ class PracticeHub:
             named_servers=self.hub.server.named_servers,
             idle_timeout=self.idle_timeout,
             max_age=self.hub.server.max_age,
+            activity_interval=self.activity_interval,
+            websocket_ping_interval=self.websocket_ping_interval,
             server_env=self._server_env(),
             shared_dirs=[d.name for d in self.hub.storage.shared_dirs],
             writable_shared_dirs=[d.name for d in self.hub.storage.shared_dirs if d.writable],

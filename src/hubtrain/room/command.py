@@ -104,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         except RoomError as exc:
             print(f"hubtrain: {exc}", file=sys.stderr)
             return 2
+        finally:
+            poller.close()
         print(summary(poller.room))
         print(f"Room saved: {_save(poller.room, args.csv)}")
         return 0
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         poller.stop()
+        thread.join(args.every + 15)
         server.stop()
     print(summary(poller.room))
     print(f"Room saved: {_save(poller.room, args.csv)}", flush=True)

@@ -88,15 +88,21 @@ class Poller:
 
     def run(self) -> None:
         """Poll every `interval` seconds (from the start of one poll to the next)."""
-        while not self._stopped.is_set():
-            started = time.monotonic()
-            try:
-                self.poll()
-                self.error = ""
-            except RoomError as exc:
-                self.error = str(exc)
-            self._stopped.wait(max(0.0, self.interval - (time.monotonic() - started)))
+        try:
+            while not self._stopped.is_set():
+                started = time.monotonic()
+                try:
+                    self.poll()
+                    self.error = ""
+                except RoomError as exc:
+                    self.error = str(exc)
+                self._stopped.wait(max(0.0, self.interval - (time.monotonic() - started)))
+        finally:
+            self.close()
 
     def stop(self) -> None:
+        """Ask `run()` to end after the poll under way (it then closes the pool)."""
         self._stopped.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

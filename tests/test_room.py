@@ -312,3 +312,23 @@ def test_a_token_without_the_scopes_gets_one_clear_line(room: Room) -> None:
     assert "lacks the scopes list:users, read:users:activity, read:servers, access:servers" in (
         result.stderr
     )
+
+
+def test_the_role_printed_names_each_learner_of_the_group(room: Room) -> None:
+    result = subprocess.run(
+        [str(HUBTRAIN), "room", "--hub", str(room.hub_file), "--print-role"],
+        cwd=ROOT,
+        env={**os.environ, "HUBTRAIN_HUB_TOKEN": room.room_token},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    role = yaml.safe_load(result.stdout)["hub"]["loadRoles"]["room"]
+    assert role["services"] == ["room"]
+    assert role["scopes"] == [
+        "list:users!group=workshop",
+        "read:users:activity!group=workshop",
+        "read:servers!group=workshop",
+        *(f"access:servers!user={name}" for name in IN_ROOM),
+    ]

@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--once", action="store_true", help="read the hub once, print the summary and the CSV path"
     )
+    parser.add_argument(
+        "--print-role",
+        action="store_true",
+        help="print the Zero to JupyterHub role for the learners the token lists now "
+        "(one access:servers!user= line each), then stop",
+    )
 
 
 def _usage(args: argparse.Namespace) -> str:
@@ -83,6 +89,29 @@ def _save(room: dict, path: str) -> Path:
     return target
 
 
+def role_yaml(reader: Reader) -> str:
+    """The `hub.loadRoles` entry for the room, naming each learner the token lists.
+
+    Learners' servers cannot check a group filter on `access:servers` (see the
+    design notes in CONTRIBUTING.md), so the role names each learner instead.
+    """
+    listed = reader.list_scopes()
+    names = sorted(u["name"] for u in reader.learners() if u.get("kind", "user") == "user")
+    scopes = [*listed, *(f"access:servers!user={name}" for name in names)]
+    lines = [
+        "hub:",
+        "  services:",
+        "    room: {}",
+        "  loadRoles:",
+        "    room:",
+        "      description: The TA's room view (hubtrain room)",
+        "      scopes:",
+        *(f"        - {scope}" for scope in scopes),
+        "      services: [room]",
+    ]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """The command: one line and status 2 for anything the TA can fix."""
     problem = _usage(args)
@@ -92,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         hub = load_hub(args.hub)
         folders = find_modules(Path(args.root) / "exercises", args.modules or ["01"])
         reader = Reader.from_env(hub.url)
+        if args.print_role:
+            print(role_yaml(reader))
+            return 0
         who = reader.check()
     except (RoomError, ValueError) as exc:
         print(f"hubtrain: {exc}", file=sys.stderr)

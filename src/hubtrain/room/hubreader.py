@@ -96,15 +96,28 @@ class Reader:
         except requests.RequestException as exc:
             raise RoomError(f"cannot reach the hub at {self.base} ({type(exc).__name__})") from None
 
+    def scopes(self) -> set[str]:
+        """The token's scopes, as the hub expands them; RoomError if it is refused."""
+        me = self.get("hub/api/user")
+        if me.status_code in (401, 403):
+            raise RoomError(f"the hub at {self.base} does not accept the token in ${TOKEN_ENV}")
+        return set(_json(me).get("scopes", []))
+
+    def list_scopes(self) -> list[str]:
+        """The hub-side scopes the room needs, with the filter the token has (or none)."""
+        have = self.scopes()
+        if not _has(have, "list:users"):
+            raise RoomError(f"the token in ${TOKEN_ENV} lacks the scope list:users")
+        kept = [] if "list:users" in have else _filters(have, "list:users")
+        bases = ("list:users", "read:users:activity", "read:servers")
+        return [f"{base}!{f}" for base in bases for f in kept] or list(bases)
+
     def check(self) -> str:
         """Make sure the token has what the room needs; return who the room shows."""
         reply = self.get("hub/api/")
         if reply.status_code != 200 or "version" not in _json(reply):
             raise RoomError(f"{self.base} does not answer like a JupyterHub (no /hub/api/)")
-        me = self.get("hub/api/user")
-        if me.status_code in (401, 403):
-            raise RoomError(f"the hub at {self.base} does not accept the token in ${TOKEN_ENV}")
-        scopes = set(_json(me).get("scopes", []))
+        scopes = self.scopes()
         missing = [s for s in NEEDED_SCOPES if not _has(scopes, s)]
         if missing:
             raise RoomError(

@@ -120,7 +120,7 @@ def main() -> None:
             tasks = module_tasks(find_modules(ROOT / "exercises", ["01"]))
             poller = Poller(reader, tasks, Rules(), args.every)
             me = psutil.Process()
-            reader.requests = 0
+            reader.requests = reader.unchanged = 0
             cpu0, hub0, wall0 = sum(me.cpu_times()[:2]), cpu(pid), time.monotonic()
             thread = threading.Thread(target=poller.run, daemon=True)
             thread.start()
@@ -135,7 +135,7 @@ def main() -> None:
             wall = time.monotonic() - wall0
             room_cpu = sum(me.cpu_times()[:2]) - cpu0
             busy_hub, busy_rest = spent(hub0, cpu(pid))
-            sent, polls = reader.requests, poller.polls
+            sent, polls, same = reader.requests, poller.polls, reader.unchanged
             shown = poller.room
     per_poll = sent / max(polls, 1)
     rate = sent / wall
@@ -144,7 +144,7 @@ def main() -> None:
     print(f"Room of {LEARNERS} learners ({args.running} running), read every {args.every:.0f} s")
     print(f"  learners shown: {shown['learners']}, running: {shown['running']}")
     print(f"  polls: {polls} in {wall:.0f} s; requests per poll: {per_poll:.1f}")
-    print(f"  requests per second sent: {rate:.2f}")
+    print(f"  requests per second sent: {rate:.2f}; records unchanged (304, no body): {same}")
     print(f"  room CPU: {room_cpu:.2f} CPU-s = {100 * room_cpu / wall:.1f}% of one core")
     print(
         f"  hub+proxy CPU: {busy_hub:.2f} CPU-s with the room, {idle_hub:.2f} without "

@@ -63,6 +63,7 @@ class Reader:
         self._local = threading.local()
         self._lock = threading.Lock()
         self.requests = 0
+        self.unchanged = 0  # records answered 304: no body sent
 
     @classmethod
     def from_env(cls, base_url: str) -> Reader:
@@ -165,6 +166,8 @@ class Reader:
         except RoomError:
             return RecordRead("unreachable")
         if reply.status_code == 304:
+            with self._lock:
+                self.unchanged += 1
             return RecordRead("same", etag=etag)
         if reply.status_code == 404:
             return RecordRead("none")

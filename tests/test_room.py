@@ -291,6 +291,8 @@ def test_stopping_the_room_saves_the_csv(command: dict[str, Any], page: Any) -> 
     saved = list(csv.reader(command["csv"].open(encoding="utf-8")))
     assert [row[0] for row in saved[1:]] == IN_ROOM
     assert f"Room saved: {command['csv']}" in output
+    # The terminal's summary names who needs help, as the page does.
+    assert "needs help: bob (failed" in output
 
 
 def test_a_token_without_the_scopes_gets_one_clear_line(room: Room) -> None:

@@ -41,6 +41,14 @@ def test_server_states_are_read_from_the_hubs_model(user: dict, state: str) -> N
     assert server_state(user)[0] == state
 
 
+def test_a_running_named_server_is_read_when_the_default_one_is_stopped() -> None:
+    user = _server(pending=None, ready=False, stopped=True)
+    user["servers"]["lab2"] = {"name": "lab2", "ready": True, "url": "/user/ann/lab2/"}
+    assert server_state(user)[::2] == ("running", "/user/ann/lab2/")
+    user["servers"][""] |= {"ready": True, "url": "/user/ann/"}
+    assert server_state(user)[::2] == ("running", "/user/ann/")
+
+
 @pytest.fixture
 def tasks() -> list:
     return module_tasks(find_modules(ROOT / "exercises", ["01"]))

@@ -37,6 +37,7 @@ class Learner:
     record: dict[str, Any] = field(default_factory=dict)
     first_seen: float = 0.0
     note: str = ""  # why the record could not be read, if it could not
+    url: str = ""  # path of a running server, e.g. "/user/ann/"
 
 
 def _seconds(stamp: str | None) -> float | None:
@@ -48,23 +49,26 @@ def _seconds(stamp: str | None) -> float | None:
         return None
 
 
-def server_state(user: dict[str, Any]) -> tuple[str, float | None]:
-    """The default server's state as the room names it, and the user's last activity.
+def server_state(user: dict[str, Any]) -> tuple[str, float | None, str]:
+    """The learner's server state as the room names it, their last activity, and the
+    address path of a running server to read the record from ("" if none).
 
-    JupyterHub lists a stopped server only with `include_stopped_servers`; one that
-    never ran has no entry or no `last_activity`.
+    The default server counts first; a running named server counts too, since every
+    server of a learner sees the same home. JupyterHub lists a stopped server only
+    with `include_stopped_servers`; one that never ran has no entry or no
+    `last_activity`.
     """
-    server = (user.get("servers") or {}).get("")
+    servers = user.get("servers") or {}
+    ordered = sorted(servers.items(), key=lambda item: item[0] != "")
     activity = _seconds(user.get("last_activity"))
-    if not server:
-        return "not started", activity
-    if server.get("pending") == "spawn":
-        return "starting", activity
-    if server.get("ready"):
-        return "running", activity
-    if server.get("stopped") and not server.get("last_activity"):
-        return "not started", activity
-    return "stopped", activity
+    for _, server in ordered:
+        if server.get("ready"):
+            return "running", activity, str(server.get("url") or "")
+    if any(server.get("pending") == "spawn" for _, server in ordered):
+        return "starting", activity, ""
+    if any(server.get("last_activity") for _, server in ordered):
+        return "stopped", activity, ""
+    return "not started", activity, ""
 
 
 def _cell(entry: Any) -> dict[str, Any]:

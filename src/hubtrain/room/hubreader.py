@@ -14,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -59,6 +59,8 @@ class Reader:
 
     def __init__(self, base_url: str, token: str) -> None:
         self.base = base_url.rstrip("/") + "/"
+        parts = urlsplit(self.base)
+        self.origin = f"{parts.scheme}://{parts.netloc}/"
         self._token = token
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -157,12 +159,21 @@ class Reader:
                 return found
             offset = following["offset"]
 
-    def record(self, name: str, etag: str = "") -> RecordRead:
-        """The learner's progress record, read from their running default server."""
-        path = f"user/{quote(name, safe='')}/api/contents/{PROGRESS_FILE}"
+    def record(self, server_url: str, etag: str = "") -> RecordRead:
+        """The learner's progress record, read from the running server at `server_url`
+        (the path the hub gives, such as "/user/ann/")."""
+        if not server_url.startswith("/") or "//" in server_url:
+            return RecordRead("unreachable")  # not a path on the hub's own address
+        path = urljoin(self.origin, server_url).removeprefix(self.base)
+        if path.startswith(("http:", "https:")):
+            return RecordRead("unreachable")  # outside the hub file's address
         headers = {"If-None-Match": etag} if etag else {}
         try:
-            reply = self.get(path, params={"type": "file", "format": "text"}, headers=headers)
+            reply = self.get(
+                path.rstrip("/") + f"/api/contents/{PROGRESS_FILE}",
+                params={"type": "file", "format": "text"},
+                headers=headers,
+            )
         except RoomError:
             return RecordRead("unreachable")
         if reply.status_code == 304:

@@ -62,11 +62,11 @@ class Poller:
             if user.get("kind", "user") != "user" or not user.get("name"):
                 continue
             learner = self._learners.get(user["name"]) or Learner(user["name"], first_seen=now)
-            learner.server, learner.hub_activity = server_state(user)
+            learner.server, learner.hub_activity, learner.url = server_state(user)
             listed[learner.name] = learner
         running = [learner for learner in listed.values() if learner.server == "running"]
         reads = self._pool.map(
-            lambda learner: self.reader.record(learner.name, self._etags.get(learner.name, "")),
+            lambda learner: self.reader.record(learner.url, self._etags.get(learner.name, "")),
             running,
         )
         for learner, read in zip(running, reads, strict=True):

@@ -104,3 +104,22 @@ def test_the_grid_is_reached_and_scrolled_by_keyboard(scanned: Any) -> None:
     before = page.evaluate("() => document.querySelector('.scroll').scrollLeft")
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => document.querySelector('.scroll').scrollLeft > {before}")
+
+
+def test_the_live_status_is_not_announced_again_when_nothing_changed(scanned: Any) -> None:
+    """The status line is a live region: redrawing the same room must not touch it, or a
+    screen reader would read it out every few seconds."""
+    page, _, _ = scanned
+    page.evaluate(
+        """() => {
+            window.statusChanges = 0;
+            new MutationObserver(() => window.statusChanges++).observe(
+                document.getElementById('status'),
+                {childList: true, characterData: true, subtree: true});
+            window.redraws = 0;
+            new MutationObserver(() => window.redraws++).observe(
+                document.querySelector('#grid'), {childList: true, subtree: true});
+        }"""
+    )
+    page.wait_for_function("() => window.redraws >= 2")
+    assert page.evaluate("() => window.statusChanges") == 0

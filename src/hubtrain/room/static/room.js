@@ -20,13 +20,19 @@
     table.replaceChild(body, table.tBodies[0]);
   }
 
+  // Set text only when it changed: the status line is a live region, and screen
+  // readers would otherwise announce it again at every refresh.
+  function say(id, text, cls) {
+    var node = document.getElementById(id);
+    if (node.textContent !== text) node.textContent = text;
+    node.className = cls || "";
+  }
+
   function drawStatus(room) {
-    var status = document.getElementById("status");
-    var text = "Updated " + room.updated + " · " + room.learners + " learners · " +
-      room.running + " servers running";
+    var text = room.learners + " learners · " + room.running + " servers running";
     if (room.error) text = "Cannot read the hub just now: " + room.error + " (" + text + ")";
-    status.textContent = text;
-    status.className = room.error ? "error" : "";
+    say("status", text, room.error ? "error" : "");
+    say("updated", "Updated " + room.updated + "; the page redraws itself every few seconds.");
   }
 
   function drawCounts(room) {
@@ -117,10 +123,8 @@
         document.body.setAttribute("data-updated", room.updated);
       })
       .catch(function (error) {
-        var status = document.getElementById("status");
-        status.textContent = "The room command is not answering (" + error.message +
-          "); is `hubtrain room` still running?";
-        status.className = "error";
+        say("status", "The room command is not answering (" + error.message +
+          "); is `hubtrain room` still running?", "error");
       })
       .then(function () { window.setTimeout(refresh, EVERY_MS); });
   }

@@ -113,6 +113,7 @@ def build(learners: list[Learner], tasks: list[RoomTask], rules: Rules, now: flo
     """The whole room, as the page's JSON."""
     progress = {learner.name: _progress_time(learner, tasks) for learner in learners}
     window = rules.idle_minutes * 60
+    moved = {name for name, t in progress.items() if t is not None and now - t < window}
     rows = []
     for learner in sorted(learners, key=lambda item: item.name):
         cells = [_cell(_entry(learner, task)) for task in tasks]
@@ -122,9 +123,7 @@ def build(learners: list[Learner], tasks: list[RoomTask], rules: Rules, now: flo
             if cell["state"] == FAILING and cell["tries"] >= rules.stuck_tries
         ]
         last = progress[learner.name]
-        others_moved = any(
-            t is not None and now - t < window for n, t in progress.items() if n != learner.name
-        )
+        others_moved = bool(moved - {learner.name})
         done = all(cell["state"] == PASSED for cell in cells)
         if not done and others_moved and now - (last or learner.first_seen) >= window:
             reasons.append(f"no progress for {int((now - (last or learner.first_seen)) // 60)} min")

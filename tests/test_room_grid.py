@@ -67,6 +67,8 @@ def test_tasks_come_from_the_module_sources_in_order(tasks: list) -> None:
     )
     with pytest.raises(ValueError, match=r"--module 09: no such module .*01-login-r"):
         find_modules(ROOT / "exercises", ["09"])
+    with pytest.raises(ValueError, match=r"no exercises folder .*--root"):
+        find_modules(ROOT / "book" / "exercises", ["01"])
 
 
 def test_stuck_and_idle_learners_are_flagged_and_finished_ones_are_not(tasks: list) -> None:

@@ -37,6 +37,10 @@ def find_modules(exercises: Path, wanted: list[str]) -> list[Path]:
     A bare number means the Python module of that number; raises ValueError (one
     line, naming the known modules) for a name that matches nothing.
     """
+    if not exercises.is_dir():
+        raise ValueError(
+            f"{exercises}: no exercises folder (run in the course repository, or give --root)"
+        )
     folders = sorted(p for p in exercises.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
     chosen: list[Path] = []
     for name in wanted:

@@ -43,7 +43,9 @@ WHO, PANEL = f"{MODULE}/who_am_i", f"{MODULE}/control_panel"
 # zed is not in the workshop group and must not be shown.
 IN_ROOM = ["ada", "bob", "cy", "dee", "eve"]
 OUTSIDER = "zed"
-WAIT_MS = 60_000  # a deadline for each wait, never a measured speed
+# A deadline for each wait (Playwright's `expect` gives up after 5 s unless told),
+# never a measured speed: a poll every 2 s and a redraw every 3 s, on a busy machine.
+WAIT_MS = 60_000
 
 
 class Room:
@@ -231,22 +233,26 @@ def test_the_room_turns_cells_flags_help_and_saves_what_it_shows(
 
     # Everyone in the group, with their server's state; no one else.
     for name, state in [("ada", "running"), ("dee", "not started"), ("eve", "stopped")]:
-        expect(page.locator(f'#grid tr[data-name="{name}"] td.server')).to_have_text(state)
+        expect(page.locator(f'#grid tr[data-name="{name}"] td.server')).to_have_text(
+            state, timeout=WAIT_MS
+        )
     assert OUTSIDER not in grid_rows(page)
-    expect(cell(page, "ada", WHO)).to_have_attribute("data-state", "not tried")
+    expect(cell(page, "ada", WHO)).to_have_attribute("data-state", "not tried", timeout=WAIT_MS)
 
     # ada passes a check: her cell turns green without a reload.
     room.check("ada", "who_am_i", "Your username and server name", passes=True)
-    expect(cell(page, "ada", WHO)).to_have_attribute("data-state", "passed")
-    expect(page.locator('#counts tr[data-task="01-login/who_am_i"] td.passed')).to_have_text("1")
+    expect(cell(page, "ada", WHO)).to_have_attribute("data-state", "passed", timeout=WAIT_MS)
+    expect(page.locator('#counts tr[data-task="01-login/who_am_i"] td.passed')).to_have_text(
+        "1", timeout=WAIT_MS
+    )
 
     # bob fails the same check three times: tries, the check's sentence, and a flag.
     for _ in range(3):
         room.check("bob", "control_panel", "The path of your control panel", passes=False)
     expect(cell(page, "bob", PANEL)).to_have_text(
-        "failing, 3 tries: the path is /hub/home, not /hub/control."
+        "failing, 3 tries: the path is /hub/home, not /hub/control.", timeout=WAIT_MS
     )
-    expect(page.locator('#help li[data-name="bob"]')).to_contain_text("failed")
+    expect(page.locator('#help li[data-name="bob"]')).to_contain_text("failed", timeout=WAIT_MS)
 
     # cy (idle, server running) and dee (no server) are flagged once ada has moved
     # on for longer than the idle rule while they did nothing.
@@ -255,9 +261,11 @@ def test_the_room_turns_cells_flags_help_and_saves_what_it_shows(
         assert time.monotonic() < deadline, "the idle learner was never flagged"
         room.check("ada", "who_am_i", "Your username and server name", passes=True)
         page.wait_for_timeout(2000)
-    expect(page.locator('#help li[data-name="cy"]')).to_contain_text("no progress")
-    expect(page.locator('#help li[data-name="dee"]')).to_contain_text("no progress")
-    expect(page.locator('#help li[data-name="ada"]')).to_have_count(0)
+    expect(page.locator('#help li[data-name="cy"]')).to_contain_text("no progress", timeout=WAIT_MS)
+    expect(page.locator('#help li[data-name="dee"]')).to_contain_text(
+        "no progress", timeout=WAIT_MS
+    )
+    expect(page.locator('#help li[data-name="ada"]')).to_have_count(0, timeout=WAIT_MS)
 
     # The CSV says what the grid says, cell for cell.
     shown = grid_rows(page)
@@ -274,8 +282,8 @@ def test_the_projector_shows_counts_and_no_names(command: dict[str, Any], page: 
 
     projector = page.context.new_page()
     projector.goto(command["url"] + "projector")
-    expect(projector.locator("#counts tbody tr")).not_to_have_count(0)
-    expect(projector.locator("#helpcount")).to_contain_text("of 5 learners")
+    expect(projector.locator("#counts tbody tr")).not_to_have_count(0, timeout=WAIT_MS)
+    expect(projector.locator("#helpcount")).to_contain_text("of 5 learners", timeout=WAIT_MS)
     text = projector.locator("body").inner_text()
     counts = projector.request.get(command["url"] + "api/counts").text()
     for name in [*IN_ROOM, OUTSIDER]:

@@ -342,3 +342,23 @@ def test_the_role_printed_names_each_learner_of_the_group(room: Room) -> None:
         "read:servers!group=workshop",
         *(f"access:servers!user={name}" for name in IN_ROOM),
     ]
+
+
+def test_once_prints_the_summary_and_saves_the_room(room: Room, tmp_path: Path) -> None:
+    """`--once`, for a script or a quick look from a terminal: one read, one CSV."""
+    saved = tmp_path / "now.csv"
+    room.check("ada", "who_am_i", "Your username and server name", passes=True)
+    result = subprocess.run(
+        [str(HUBTRAIN), "room", "--hub", str(room.hub_file), "--once", "--csv", str(saved)],
+        cwd=ROOT,
+        env={**os.environ, "HUBTRAIN_HUB_TOKEN": room.room_token},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ": 5 learners, " in result.stdout.splitlines()[0]
+    assert result.stdout.rstrip().endswith(f"Room saved: {saved}")
+    rows = list(csv.reader(saved.open(encoding="utf-8")))
+    assert [row[0] for row in rows[1:]] == IN_ROOM
+    assert dict(zip(rows[0], rows[1], strict=True))[WHO] == "passed"

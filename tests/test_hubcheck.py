@@ -14,6 +14,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -425,3 +426,62 @@ def test_r_answers_digest_alike_however_they_were_computed(tmp_path: Path, off_h
     )
     passed = [line.split(": ")[0] for line in result.stdout.splitlines() if "passed" in line]
     assert passed == right, result.stdout
+
+
+# --- what the TA's room view reads (issue 24) --------------------------------
+
+
+def _fail_twice_then_pass(hc: ModuleType) -> None:
+    for _ in range(2):
+        with pytest.raises(hc.CheckFailed), hc.task("t", "T"):
+            hc.expect(False, "the file  is\nmissing.", "Make it.")
+
+
+def test_each_result_keeps_tries_the_failure_sentence_and_a_utc_time(
+    hc: ModuleType, off_hub: Path
+) -> None:
+    _fail_twice_then_pass(hc)
+    failing = json.loads(off_hub.read_text())["01-login"]["t"]
+    assert (failing["tries"], failing["message"]) == (2, "the file is missing.")
+    with hc.task("t", "T"):
+        pass
+    passed = json.loads(off_hub.read_text())["01-login"]["t"]
+    assert (passed["tries"], passed["message"], passed["passed"]) == (3, "", True)
+    assert abs(passed["time"] - time.time()) < 3600
+
+
+def test_the_record_is_a_visible_file_in_home_and_old_records_carry_over(
+    tmp_path: Path, practice_hub: HubConfig, off_hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    old = home / ".hubtrain" / "progress.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"00-old": {"x": {"title": "X", "passed": True}}}))
+    monkeypatch.delenv("HUBTRAIN_PROGRESS")
+    monkeypatch.setenv("HOME", str(home))
+    hc = load_runtime(tmp_path / "01-login", practice_hub)
+    with hc.task("t", "T"):
+        pass
+    record = json.loads((home / "hubtrain-progress.json").read_text())
+    assert record["00-old"]["x"]["passed"] is True and record["01-login"]["t"]["tries"] == 1
+    assert json.loads(old.read_text()) == {"00-old": {"x": {"title": "X", "passed": True}}}
+
+
+def test_r_records_tries_and_the_failure_sentence_as_python_does(
+    tmp_path: Path, off_hub: Path
+) -> None:
+    script = (
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        "for (i in 1:2) try(silent = TRUE, hubcheck$task('t', 'T',"
+        " hubcheck$expect(FALSE, 'the file  is\\nmissing.', 'Make it.')))\n"
+    )
+    subprocess.run(
+        ["Rscript", "--vanilla", "-e", script], check=True, cwd=tmp_path, capture_output=True
+    )
+    failing = json.loads(off_hub.read_text())[tmp_path.name]["t"]
+    assert (failing["tries"], failing["message"], failing["passed"]) == (
+        2,
+        "the file is missing.",
+        False,
+    )
+    assert abs(failing["time"] - time.time()) < 3600

@@ -289,7 +289,7 @@ def test_every_graded_r_task_passes_on_the_hub_without_stderr(live: dict, notebo
 
 
 def test_r_progress_lands_in_the_file_the_progress_page_reads(live: dict, server: Server) -> None:
-    progress = json.loads((server.home / ".hubtrain" / "progress.json").read_text())
+    progress = json.loads((server.home / "hubtrain-progress.json").read_text())
     assert progress["01-login-r"]["r_user_record"]["passed"] is True
     assert progress["05-cloud-data-r"]["r_corner"]["passed"] is True
     # The course's progress page (Python) shows the R assignment `04-jupyterlab-r` as

@@ -123,6 +123,10 @@ def make_parser() -> argparse.ArgumentParser:
     from hubtrain.rehearse import add_commands as add_rehearse
 
     add_rehearse(sub)
+    # --- the TA's live room view (issue 24) ---
+    from hubtrain.room import add_commands as add_room
+
+    add_room(sub)
 
     return parser
 

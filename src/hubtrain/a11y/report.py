@@ -25,6 +25,7 @@ __all__ = ["AccessibilityReport"]
 SCOPE_NAMES = {
     "book": "the book's pages",
     "hub": "the practice hub's pages and JupyterLab",
+    "room": "the TA's room view (hubtrain room)",
 }
 WAIVER_SCOPES = {"book": "the book's pages", "hub": "JupyterHub's pages", "lab": "JupyterLab"}
 

@@ -4,8 +4,8 @@
 # notebook (the learner's hub does not have hubtrain), needs only base R,
 # jsonlite and digest (both are IRkernel's own dependencies, so every hub with an
 # R kernel has them), and records results in the SAME progress file as hubcheck.py
-# (~/.hubtrain/progress.json, or $HUBTRAIN_PROGRESS), so progress.ipynb counts
-# Python and R work alike.
+# (~/hubtrain-progress.json, or $HUBTRAIN_PROGRESS), so progress.ipynb and the
+# TA's room view count Python and R work alike.
 #
 #   source("hubcheck.R")   # defines one object, `hubcheck`
 #   hubcheck$task("id", "Title", { hubcheck$expect(ok, "message", "hint") })
@@ -190,27 +190,50 @@ hubcheck <- local({
     ))
   }
 
+  # Not hidden, as in hubcheck.py: the TA's room view reads it through Jupyter
+  # Server's contents API, which refuses hidden paths. The old place is read only
+  # while the new file does not exist yet.
   progress_path <- function() {
     custom <- Sys.getenv(PROGRESS_ENV)
-    if (nzchar(custom)) custom else file.path(path.expand("~"), ".hubtrain", "progress.json")
+    if (nzchar(custom)) custom else file.path(path.expand("~"), "hubtrain-progress.json")
   }
 
   read_progress <- function() {
-    data <- tryCatch(
-      jsonlite::fromJSON(progress_path(), simplifyVector = FALSE),
-      error = function(e) NULL, warning = function(w) NULL
-    )
-    if (is.list(data) && (length(data) == 0 || !is.null(names(data)))) data else list()
+    paths <- progress_path()
+    if (!nzchar(Sys.getenv(PROGRESS_ENV))) {
+      paths <- c(paths, file.path(path.expand("~"), ".hubtrain", "progress.json"))
+    }
+    for (path in paths) {
+      if (!file.exists(path)) next
+      data <- tryCatch(
+        jsonlite::fromJSON(path, simplifyVector = FALSE),
+        error = function(e) NULL, warning = function(w) NULL
+      )
+      return(if (is.list(data) && (length(data) == 0 || !is.null(names(data)))) data else list())
+    }
+    list()
   }
 
-  record <- function(task_id, title, passed) {
-    entry <- list(title = title, passed = passed, at = format(Sys.time(), "%Y-%m-%dT%H:%M:%S"))
-    session[[task_id]] <<- entry
-    if (grading()) return(invisible()) # grading leaves no trace in the grader's home
+  # One result, with what the room view shows as well (as in hubcheck.py): how many
+  # times the check ran, the failure's one sentence, and seconds since 1970 (UTC).
+  record <- function(task_id, title, passed, message = "") {
+    entry <- list(
+      title = title, passed = passed, at = format(Sys.time(), "%Y-%m-%dT%H:%M:%S"),
+      time = as.integer(floor(as.numeric(Sys.time()))),
+      message = substr(gsub("\\s+", " ", trimws(message)), 1, 200)
+    )
+    if (grading()) {
+      session[[task_id]] <<- entry
+      return(invisible()) # grading leaves no trace in the grader's home
+    }
     path <- progress_path()
     data <- read_progress()
     module <- basename(here)
-    if (is.null(data[[module]])) data[[module]] <- setNames(list(), character(0))
+    if (!is.list(data[[module]])) data[[module]] <- setNames(list(), character(0))
+    before <- data[[module]][[task_id]]
+    tries <- if (is.list(before)) (if (is.numeric(before$tries)) before$tries else 1) else 0
+    entry$tries <- as.integer(tries + 1)
+    session[[task_id]] <<- entry
     data[[module]][[task_id]] <- entry
     try(silent = TRUE, {
       dir.create(dirname(path), recursive = TRUE, showWarnings = FALSE)
@@ -261,7 +284,7 @@ hubcheck <- local({
       error = function(e) plain(e)
     )
     if (!is.null(outcome)) {
-      record(task_id, title, FALSE)
+      record(task_id, title, FALSE, outcome$plain)
       stop(outcome)
     }
     record(task_id, title, TRUE)
@@ -278,7 +301,7 @@ hubcheck <- local({
       error = function(e) plain(e)
     )
     if (!is.null(outcome)) {
-      record(task_id, title, FALSE)
+      record(task_id, title, FALSE, outcome$plain)
       return(conditionMessage(outcome))
     }
     record(task_id, title, TRUE)
@@ -322,7 +345,7 @@ hubcheck <- local({
     }
     # `answer` is the letter, or (so the notebook does not show it) digest(list(task_id, letter)).
     passed <- identical(choice, spec$answer) || identical(digest(list(task_id, choice)), spec$answer)
-    record(task_id, spec$title, passed)
+    record(task_id, spec$title, passed, if (passed) "" else paste("answered", choice))
     # `why` may explain only some letters (as in hubcheck.py).
     reason <- if (choice %in% names(spec$why)) spec$why[[choice]] else ""
     cat(trimws(paste(if (passed) "\u2713 Right." else "\u2717 Not quite.", reason)), "\n", sep = "")

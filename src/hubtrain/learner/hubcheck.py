@@ -250,31 +250,58 @@ def server_api(path: str, method: str = "GET") -> Any:
 _SESSION: dict[str, dict[str, Any]] = {}
 
 
+# The record sits in the home folder, not hidden: the TA's room view
+# (`hubtrain room`) reads it through Jupyter Server's contents API, which refuses
+# hidden paths, and the learner can open the very file the TA sees.
+PROGRESS_FILE = "hubtrain-progress.json"
+# Where records were kept before; read (once) when the new file does not exist yet.
+OLD_PROGRESS = Path(".hubtrain") / "progress.json"
+MESSAGE_CHARS = 200
+
+
 def _progress_path() -> Path:
     custom = os.environ.get(PROGRESS_ENV)
-    return Path(custom) if custom else Path.home() / ".hubtrain" / "progress.json"
+    return Path(custom) if custom else Path.home() / PROGRESS_FILE
 
 
 def _read_progress() -> dict[str, Any]:
-    try:
-        data = json.loads(_progress_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    path = _progress_path()
+    for candidate in [path] if os.environ.get(PROGRESS_ENV) else [path, Path.home() / OLD_PROGRESS]:
+        try:
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return data if isinstance(data, dict) else {}
+    return {}
 
 
 def _module() -> str:
     return HERE.name
 
 
-def _record(task_id: str, title: str, passed: bool) -> None:
-    entry = {"title": title, "passed": passed, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    _SESSION[task_id] = entry
+def _record(task_id: str, title: str, passed: bool, message: str = "") -> None:
+    """Save one result. Besides what the progress page shows, the entry keeps what
+    the TA's room view shows: how many times the check ran, the failure's one
+    sentence, and the time in seconds since 1970 (UTC, so rooms compare them)."""
+    entry: dict[str, Any] = {
+        "title": title,
+        "passed": passed,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "time": int(time.time()),
+        "message": " ".join(message.split())[:MESSAGE_CHARS],
+    }
     if grading():
+        _SESSION[task_id] = entry
         return  # Grading leaves no trace in the grader's home directory.
     path = _progress_path()
     data = _read_progress()
-    data.setdefault(_module(), {})[task_id] = entry
+    module = data.get(_module())
+    if not isinstance(module, dict):
+        module = data[_module()] = {}
+    before = module.get(task_id)
+    tries = before.get("tries", 1) if isinstance(before, dict) else 0
+    entry["tries"] = (tries if isinstance(tries, int) else 1) + 1
+    module[task_id] = _SESSION[task_id] = entry
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -446,8 +473,9 @@ def task(task_id: str, title: str) -> Iterator[None]:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        _record(task_id, title, False)
-        raise _plain(exc) from None
+        failure = _plain(exc)
+        _record(task_id, title, False, failure.message)
+        raise failure from None
     _record(task_id, title, True)
     print(f"✓ {title}: passed.")
 
@@ -461,8 +489,9 @@ def _run_live(task_id: str, title: str, check: Callable[[], object]) -> str:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        _record(task_id, title, False)
-        return "\n".join(_plain(exc).lines())
+        failure = _plain(exc)
+        _record(task_id, title, False, failure.message)
+        return "\n".join(failure.lines())
     _record(task_id, title, True)
     return f"✓ {title}: passed (checked live on your hub)."
 
@@ -545,7 +574,7 @@ def _feedback(task_id: str, choice: str) -> str:
     why = spec["why"].get(choice, "")
     # `answer` is the letter, or (so the release does not show it) digest([task_id, letter]).
     passed = spec["answer"] in (choice, digest([task_id, choice]))
-    _record(task_id, spec["title"], passed)
+    _record(task_id, spec["title"], passed, "" if passed else f"answered {choice}")
     if passed:
         return f"✓ Right. {why}".rstrip()
     return f"✗ Not quite. {why}".rstrip()

@@ -15,7 +15,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PASSWORD_ENV", "REHEARSAL_TOKEN_ENV", "Settings", "configure", "write_config"]
+__all__ = [
+    "PASSWORD_ENV",
+    "REHEARSAL_TOKEN_ENV",
+    "ROOM_GROUP",
+    "ROOM_TOKEN_ENV",
+    "Settings",
+    "configure",
+    "write_config",
+]
 
 # The hub process reads the password from this variable and removes it from its
 # environment at once, so no child process (proxy, services, servers) inherits it.
@@ -25,6 +33,18 @@ REHEARSAL_TOKEN_ENV = "HUBTRAIN_REHEARSAL_SERVICE_TOKEN"
 # What `hubtrain rehearse` needs: make and delete users, start and stop their
 # servers, give each a token for its own server, and put them in groups.
 REHEARSAL_SCOPES = ["admin:users", "admin:servers", "tokens", "groups"]
+# And of the "room" service (`hubtrain room`): the role the book's "Run the room"
+# page gives a TA on a managed hub, for the practice hub's "workshop" group.
+ROOM_TOKEN_ENV = "HUBTRAIN_ROOM_SERVICE_TOKEN"
+ROOM_GROUP = "workshop"
+ROOM_SCOPES = [
+    f"list:users!group={ROOM_GROUP}",
+    f"read:users:activity!group={ROOM_GROUP}",
+    f"read:servers!group={ROOM_GROUP}",
+    # Not `!group=`: a learner's server cannot resolve a group filter (it has no
+    # hub database; jupyterhub.services.auth.check_scopes says so) and answers 403.
+    "access:servers",
+]
 
 
 @dataclass(frozen=True)
@@ -217,4 +237,9 @@ def configure(c: Any, config_file: str) -> None:
             {"name": "rehearsal", "api_token": rehearsal_token, "display": False}
         )
         roles.append({"name": "rehearsal", "scopes": REHEARSAL_SCOPES, "services": ["rehearsal"]})
+    room_token = os.environ.pop(ROOM_TOKEN_ENV, None)
+    if room_token:
+        c.JupyterHub.services.append({"name": "room", "api_token": room_token, "display": False})
+        roles.append({"name": "room", "scopes": ROOM_SCOPES, "services": ["room"]})
+        c.JupyterHub.load_groups = {ROOM_GROUP: {"users": []}}
     c.JupyterHub.load_roles = roles

@@ -34,6 +34,7 @@ from hubtrain.localenv import free_port, with_venv_on_path
 from hubtrain.practice.hubconfig import (
     PASSWORD_ENV,
     REHEARSAL_TOKEN_ENV,
+    ROOM_TOKEN_ENV,
     Settings,
     write_config,
 )
@@ -173,6 +174,9 @@ class PracticeHub:
         # The "rehearsal" service's API token, for `hubtrain rehearse`
         # (HUBTRAIN_HUB_TOKEN="$(cat <this file>)"); only its owner may read it.
         self.rehearsal_token_path = self.state / "rehearsal-token"
+        # The "room" service's token, for `hubtrain room` (the TA's live view of
+        # the "workshop" group), kept the same way.
+        self.room_token_path = self.state / "room-token"
         self._process: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
         self._buckets_loaded = False
@@ -364,7 +368,8 @@ class PracticeHub:
         env = with_venv_on_path(dict(os.environ))
         env.pop("HUBTRAIN_PASSWORD", None)
         env[PASSWORD_ENV] = self.password
-        env[REHEARSAL_TOKEN_ENV] = self._rehearsal_token()
+        env[REHEARSAL_TOKEN_ENV] = self._service_token(self.rehearsal_token_path)
+        env[ROOM_TOKEN_ENV] = self._service_token(self.room_token_path)
         bin_dir = str(Path(sys.executable).parent)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         # Its own session: Ctrl-C reaches only us, and we stop the hub in order.
@@ -378,9 +383,8 @@ class PracticeHub:
             start_new_session=True,
         )
 
-    def _rehearsal_token(self) -> str:
-        """The rehearsal service's token: kept across restarts, made on first start."""
-        path = self.rehearsal_token_path
+    def _service_token(self, path: Path) -> str:
+        """A service's token: kept across restarts, made on first start."""
         if path.exists():
             return path.read_text(encoding="utf-8").strip()
         token = secrets.token_hex(32)
@@ -530,6 +534,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"Rehearsal token (for hubtrain rehearse): in {practice.rehearsal_token_path}",
             flush=True,
         )
+        print(f"Room token (for hubtrain room): in {practice.room_token_path}", flush=True)
         print(f"Log: {practice.log_path}. Press Ctrl-C to stop.", flush=True)
         while practice.running:
             time.sleep(0.5)

@@ -347,6 +347,7 @@ class PracticeHub:
             idle_timeout=self.idle_timeout,
             max_age=self.hub.server.max_age,
             server_env=self._server_env(),
+            server_defaults=self.hub.defaults.overrides(),
             shared_dirs=[d.name for d in self.hub.storage.shared_dirs],
             writable_shared_dirs=[d.name for d in self.hub.storage.shared_dirs if d.writable],
             confine=bool(self.confine),

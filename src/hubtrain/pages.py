@@ -224,6 +224,7 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
     Keep names flat and obvious: content authors use them in prose.
     """
     storage = hub.storage
+    server = resources(hub)
     return {
         "hub_name": hub.name,
         "hub_url": hub.url,
@@ -248,7 +249,29 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
         "course_repo": hub.content.repo,
         "course_branch": hub.content.branch,
         "course_dir": hub.content.directory,
-        "default_profile": hub.default_profile.display_name if hub.default_profile else "",
+        "default_profile": (
+            hub.default_profile.display_name
+            if hub.default_profile
+            else "none: every server is the same on this hub"
+        ),
+        # What every server gets on a hub without a profile list (else the default profile's).
+        "server_memory": server["memory"],
+        "server_cpu": server["cpu"],
+        "server_image": server["image"],
+        "server_gpu": server["gpu"] or "none",
+        # What happens when a stopped server is started (KubeSpawner shows its options page
+        # whenever the profile list is not empty; without one the server starts at once).
+        "starting_your_server": (
+            "the hub shows its **Server Options** page: choose a profile and press **Start**"
+            if hub.has_options_page
+            else "the hub starts it straight away"
+        ),
+        # How a learner gets other software: another profile, or (no list) the administrators.
+        "get_another_image": (
+            "stop your server and start it with a profile or image that offers R"
+            if hub.has_options_page
+            else "every server on this hub runs the same image, so ask the hub's administrators"
+        ),
         "shared_dirs": _shared_dirs_text(hub),
     }
 

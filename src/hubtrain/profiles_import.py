@@ -60,7 +60,7 @@ CHART_DEFAULTS: dict[str, Any] = {
     "storage_capacity": "10Gi",
 }
 # Wrapping charts put Zero to JupyterHub's values under one of these keys.
-_WRAPPERS = ("jupyterhub", "basehub", "daskhub", "binderhub")
+_WRAPPERS = ("jupyterhub", "basehub", "daskhub", "binderhub", "pangeo")
 # Folders a volume may be mounted on that are not a learner's shared folder.
 _SYSTEM_DIRS = ("/etc", "/usr", "/var", "/dev", "/proc", "/sys", "/tmp", "/opt", "/srv/conda")
 

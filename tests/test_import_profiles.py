@@ -150,6 +150,33 @@ def test_profile_list_in_hub_config_is_read_and_python_is_refused_with_the_way_f
     assert "profile_list:" in message and "--profile" in message
 
 
+def test_the_littlest_jupyterhub_config_is_a_hub_without_a_profile_list(tmp_path: Path) -> None:
+    """TLJH's config.yaml (`tljh-config show`): `limits` apply to every server."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "users": {"admin": ["ana"]},
+                "limits": {"memory": "4G", "cpu": 2},
+                "user_environment": {"default_app": "jupyterlab"},
+                "services": {"cull": {"timeout": 1800}},
+                "auth": {"type": "firstuseauthenticator.FirstUseAuthenticator"},
+            }
+        )
+    )
+    imported = read_values(config)
+    assert (imported.profiles, imported.defaults) == ([], {"mem_limit": "4G", "cpu_limit": 2})
+    assert imported.hints == {
+        "named_servers": "no",
+        "login_method": "firstuse",
+        "default_url": "/lab",
+        "idle_timeout": "1800",
+    }
+    config.write_text(yaml.safe_dump({"limits": {"memory": "4GB"}}))
+    with pytest.raises(HubFileError, match=r"config.yaml: limits expected mem_limit as a size"):
+        read_values(config)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -20,10 +20,11 @@ import pytest
 from hubtrain.build import BuildResult
 from hubtrain.config import HubConfig, UnlistedChoice, load_hub
 from hubtrain.pages import profile_rows, substitutions, unlisted_choice_text
-from hubtrain.sphinx_ext import PROFILE_COLUMNS
+from hubtrain.sphinx_ext import OPTIONAL_COLUMNS, PROFILE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
-HUB_NAMES = ["practice", "example-managed"]
+# A hub with profiles and options, a managed hub, and a hub without a profile list.
+HUB_NAMES = ["practice", "example-managed", "practice-plain"]
 
 # Each module's chapter (in book/ and book/instructors/) and the notebooks its buttons
 # open: the Python assignment's, then the R assignment's.
@@ -268,13 +269,45 @@ def test_cloud_data_page_shows_this_hubs_storage(book: _Book) -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("book")
 def test_profile_tables_show_this_hubs_profiles(book: _Book) -> None:
-    keys = [key for key, _ in PROFILE_COLUMNS]
-    expected = [[row[key] or "–" for key in keys] for row in profile_rows(book.hub)]
+    rows = profile_rows(book.hub)
+    keys = [
+        key
+        for key, _ in PROFILE_COLUMNS
+        if key not in OPTIONAL_COLUMNS or any(r[key] != OPTIONAL_COLUMNS[key] for r in rows)
+    ]
+    # A cell of several lines (one choice each) is a list: compare its words.
+    expected = [["".join((row[key] or "–").split()) for key in keys] for row in rows]
     shown = {name: page.profile_tables for name, page in book.pages.items() if page.profile_tables}
+    if not book.hub.profile_list:
+        assert shown == {}, "a hub without a profile list has no profile table"
+        return
     assert "book/02-choose-an-environment.html" in shown, "module 2 has no profile table"
     for name, tables in shown.items():
         for table in tables:
-            assert table[1:] == expected, name
+            assert [["".join(c.split()) for c in r] for r in table[1:]] == expected, name
+
+
+# The learner's own pages: the chapters and the introduction.
+LEARNER_PAGES = ["book/intro.html", *(f"book/{module}.html" for module in MODULES)]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_the_options_page_is_taught_only_where_the_learner_sees_it(book: _Book) -> None:
+    """KubeSpawner shows its options page for a non-empty profile list only: a hub
+    without one must never send its learners looking for it."""
+    mentions = {
+        name: re.findall(r"(?i)options page|server options", book.pages[name].text)
+        for name in LEARNER_PAGES
+    }
+    if book.hub.has_options_page:
+        assert mentions["book/02-choose-an-environment.html"], "module 2 must teach the page"
+    else:
+        assert not any(mentions.values()), {k: v for k, v in mentions.items() if v}
+        text = book.page("02-choose-an-environment").text
+        facts = substitutions(book.hub)
+        for fact in ("server_memory", "server_cpu", "server_image"):
+            assert facts[fact] in text, fact
 
 
 @pytest.mark.slow

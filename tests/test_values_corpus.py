@@ -274,6 +274,22 @@ def test_table_agrees_with_kubespawners_overrides_and_the_charts_defaults(import
             assert f"{count} × {name}" in row["gpu"]
 
 
+def test_a_key_kubespawner_would_ignore_is_reported_when_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CloudBank file has `default: true` inside a kubespawner_override, where
+    KubeSpawner would set a setting that does not exist: init and import-profiles say so."""
+    values = VALUES / "real" / "2i2c-cloudbank-common-gpu.values.yaml"
+    assert _init(tmp_path, values) == 0
+    err = capsys.readouterr().err
+    assert "profile_list[0].kubespawner_override.default is not a KubeSpawner setting" in err
+    assert main(["import-profiles", str(values)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"{values}: jupyterhub.singleuser.profileList[0].kubespawner_override.default is not" in err
+    )
+
+
 def test_culler_named_servers_and_quota_come_from_the_file_or_the_chart(imported) -> None:
     values, _, hub = imported
     chart, _ = _chart_values(values)

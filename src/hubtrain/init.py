@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from hubtrain.config import HubFileError, parse_hub, slugify
+from hubtrain.config import HubFileError, load_hub, parse_hub, slugify
 
 __all__ = [
     "InitError",
@@ -623,6 +623,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Write a hub file; exit 2 with one line if an answer or flag is not usable."""
     interactive = not args.no_input and sys.stdin.isatty()
     path = run_init(args, interactive)
+    for line in load_hub(path).warnings:
+        print(f"hubtrain: warning: {line}", file=sys.stderr)
     print(f"Wrote {path}. Next (book/reference/rehosting.md walks through each step):")
     print(f"  - build the book and the student release: make book HUB={path}")
     print(f"  - publish the release for learners: make publish HUB={path}")

@@ -15,6 +15,9 @@ drift from the hub. Read from it:
 - the culler, named servers, default URL, home quota and shared folders, as
   defaults for `init`'s questions.
 
+The Littlest JupyterHub's `config.yaml` (what `tljh-config show` prints) is read
+too: it has no profile list, and its `limits` apply to every server.
+
 A list built in Python (`hub.extraConfig`) cannot be read: the error says so and
 what to do instead. Every problem of a file is reported at once.
 """
@@ -22,6 +25,7 @@ what to do instead. Every problem of a file is reported at once.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from hubtrain.config import (
     ServerDefaults,
     explain_error,
     key_path,
+    kubespawner_key_warnings,
     read_yaml,
 )
 
@@ -61,6 +66,9 @@ CHART_DEFAULTS: dict[str, Any] = {
 }
 # Wrapping charts put Zero to JupyterHub's values under one of these keys.
 _WRAPPERS = ("jupyterhub", "basehub", "daskhub", "binderhub", "pangeo")
+# Keys of The Littlest JupyterHub's config.yaml (tljh/configurer.py), which has no chart.
+_TLJH_KEYS = ("limits", "user_environment", "users", "auth", "services", "https", "http")
+_TLJH_APPS = {"jupyterlab": "/lab", "classic": "/tree"}
 # Folders a volume may be mounted on that are not a learner's shared folder.
 _SYSTEM_DIRS = ("/etc", "/usr", "/var", "/dev", "/proc", "/sys", "/tmp", "/opt", "/srv/conda")
 
@@ -216,6 +224,34 @@ def _hints(chart: dict[str, Any]) -> dict[str, Any]:
     return hints
 
 
+def _tljh(source: str, data: dict[str, Any]) -> ValuesFile:
+    """The Littlest JupyterHub: one kind of server, `limits` for everyone (SystemdSpawner's
+    `mem_limit` and `cpu_limit`), the default app and the culler where the file says."""
+    limits = _mapping(data, "limits")
+    defaults = {
+        k: v
+        for k, v in (("mem_limit", limits.get("memory")), ("cpu_limit", limits.get("cpu")))
+        if v not in (None, "")
+    }
+    hints: dict[str, Any] = {"named_servers": "no"}
+    auth = _mapping(data, "auth").get("type")
+    if isinstance(auth, str) and auth.strip():
+        hints["login_method"] = _login_method(auth.strip())
+    app = _mapping(data, "user_environment").get("default_app")
+    if app in _TLJH_APPS:
+        hints["default_url"] = _TLJH_APPS[app]
+    cull = _mapping(data, "services", "cull")
+    if cull.get("enabled", True) is False:
+        hints["idle_timeout"] = hints["max_age"] = "0"
+    for key, hint in (("timeout", "idle_timeout"), ("max_age", "max_age")):
+        if cull.get("enabled", True) is not False and type(cull.get(key)) is int:
+            hints[hint] = str(cull[key])
+    problems = _defaults_problems(source, "limits", defaults)
+    if problems:
+        raise HubFileError("\n".join(problems))
+    return ValuesFile(source=source, chart="", profiles=[], defaults=defaults, hints=hints)
+
+
 def _validation_problems(source: str, where: str, profiles: list[Any]) -> list[str]:
     try:
         TypeAdapter(list[Profile]).validate_python(profiles)
@@ -227,11 +263,12 @@ def _validation_problems(source: str, where: str, profiles: list[Any]) -> list[s
     return []
 
 
-def _defaults_problems(source: str, chart: str, defaults: dict[str, Any]) -> list[str]:
+def _defaults_problems(source: str, where: str, defaults: dict[str, Any]) -> list[str]:
+    """What is wrong with the hub-wide sizes and CPUs; `where` is their key path."""
     try:
         ServerDefaults.model_validate(defaults)
     except ValidationError as exc:
-        return [f"{source}: {chart}singleuser {explain_error(e)}" for e in exc.errors()]
+        return [f"{source}: {where} {explain_error(e)}" for e in exc.errors()]
     return []
 
 
@@ -247,6 +284,8 @@ def read_values(path: str | Path) -> ValuesFile:
     if not isinstance(data, dict):
         raise HubFileError(f"{source}: expected a Helm values mapping with singleuser: or hub:")
     charts = _charts(data)
+    if not charts and any(isinstance(data.get(k), dict) for k in _TLJH_KEYS):
+        return _tljh(source, data)
     if not charts:
         raise HubFileError(
             f"{source}: no Zero to JupyterHub values (singleuser:, hub: or cull:, also looked "
@@ -283,7 +322,7 @@ def read_values(path: str | Path) -> ValuesFile:
         )
     singleuser = _mapping(chart, "singleuser")
     defaults = _defaults(singleuser)
-    problems += _defaults_problems(source, prefix, defaults)
+    problems += _defaults_problems(source, f"{prefix}singleuser", defaults)
     if problems:
         raise HubFileError("\n".join(problems))
     return ValuesFile(
@@ -342,6 +381,9 @@ def cmd_import_profiles(args: argparse.Namespace) -> int:
             "options page; paste into hubs/<name>.yml"
         )
     print(dump_yaml({"profile_list": values.profiles, "defaults": values.defaults}), end="")
+    for line in kubespawner_key_warnings({"profile_list": values.profiles}):
+        where = line.replace("profile_list", values.where, 1)
+        print(f"hubtrain: warning: {values.source}: {where}", file=sys.stderr)
     return 0
 
 

@@ -353,6 +353,8 @@ hubcheck <- local({
         choices <- option$choices
         defaults <- vapply(choices, function(c) isTRUE(c$default), logical(1))
         chosen <- if (any(defaults)) choices[[which(defaults)[1]]] else if (length(choices)) choices[[1]]
+        # An option with only a free-text entry has no default: the learner types a value.
+        if (is.null(chosen) && isTRUE(option$unlisted_choice$enabled)) chosen <- option$unlisted_choice
         merged <- apply_override(merged, chosen$kubespawner_override)
       }
       # No limit, or one the learner types on the options page ("{value}G").

@@ -200,9 +200,15 @@ def _matches(overrides: dict[str, Any], env: dict[str, str]) -> bool:
 
 
 def matching_profiles(env: dict[str, str] | None = None) -> list[str]:
-    """Slugs of the hub's profiles (any option choices) that give this server's limits."""
+    """Slugs of the hub's profiles (any option choices) that give this server's limits.
+
+    A hub without a profile list gives every server its hub-wide settings: then the
+    answer is `[""]` (no profile to name) when the server has them, else `[]`.
+    """
     env = dict(os.environ) if env is None else env
     facts = hub_facts()
+    if not facts["profile_list"]:
+        return [""] if _matches(profile_overrides({}, facts.get("defaults")), env) else []
     found = []
     for profile in facts["profile_list"]:
         for combo in itertools.product(*_option_choices(profile)) or [()]:

@@ -203,6 +203,19 @@ def test_profile_limits_are_sorted_with_default_choices(
     assert rows[1]["mem_limit"] == 16 * 2**30
 
 
+def _rscript(script: str, cwd: Path) -> str:
+    """What an R script run by Rscript in `cwd` prints (it must succeed)."""
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
+    return result.stdout
+
+
 def _hub(practice_hub: HubConfig, **changes: object) -> HubConfig:
     """The practice hub with some top-level keys of its hub file replaced."""
     data = {**practice_hub.model_dump(exclude={"source"}), **changes}
@@ -268,6 +281,21 @@ def test_a_hub_without_a_profile_list_is_matched_by_its_defaults(
     assert hc.matching_profiles({**env, "MEM_LIMIT": str(2**30)}) == []
 
 
+def test_slugs_are_kubespawners_in_the_book_and_in_the_learners_checks(
+    tmp_path: Path, practice_hub: HubConfig, off_hub: Path
+) -> None:
+    """KubeSpawner makes a missing slug with python-slugify: "Große Maschine" is
+    grosse-maschine, and the learner's runtime (without python-slugify) agrees."""
+    from kubespawner import KubeSpawner
+
+    profiles = [{"display_name": "Große Maschine", "kubespawner_override": {"mem_limit": "8G"}}]
+    hub = _hub(practice_hub, profile_list=profiles)
+    expected = KubeSpawner._get_initialized_profile_list(None, profiles)[0]["slug"]
+    assert hub.profile_list[0].key == expected == "grosse-maschine"
+    hc = load_runtime(tmp_path / "02-profiles", hub)
+    assert [row["slug"] for row in hc.profile_limits()] == [expected]
+
+
 def test_r_runtime_reads_defaults_nulls_and_typed_sizes_as_python_does(
     tmp_path: Path, practice_hub: HubConfig, off_hub: Path
 ) -> None:
@@ -279,14 +307,7 @@ def test_r_runtime_reads_defaults_nulls_and_typed_sizes_as_python_does(
         "rows <- hubcheck$profile_limits()\n"
         'cat(jsonlite::toJSON(rows, dataframe = "rows", auto_unbox = TRUE, digits = NA))\n'
     )
-    result = subprocess.run(
-        ["Rscript", "--vanilla", "-e", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=folder,
-        env=dict(os.environ),
-    )
+    stdout = _rscript(script, folder)
     python = [
         {
             "slug": r["slug"],
@@ -296,7 +317,7 @@ def test_r_runtime_reads_defaults_nulls_and_typed_sizes_as_python_does(
         }
         for r in hc.profile_limits()
     ]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == python
+    assert json.loads(stdout.strip().splitlines()[-1]) == python
 
 
 def test_course_summary_lists_every_module_and_task(
@@ -424,13 +445,5 @@ def test_an_r_question_accepts_its_letter_as_a_digest(tmp_path: Path, off_hub: P
         'hubcheck$answer("q2", "a")\n'
         'hubcheck$answer("q2", "b")\n'
     )
-    result = subprocess.run(
-        ["Rscript", "--vanilla", "-e", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env=dict(os.environ),
-    )
-    assert result.stdout.splitlines()[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
+    assert _rscript(script, tmp_path).splitlines()[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
     assert json.loads(off_hub.read_text())[tmp_path.name]["q2"]["passed"] is True

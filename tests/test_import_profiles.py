@@ -79,6 +79,17 @@ def test_hub_file_profile_list_from_is_relative_to_the_hub_file(tmp_path: Path) 
     assert rows[1]["slug"] == "large-8-cpu-64-gb"
 
 
+def test_choices_restricted_to_groups_say_who_sees_them(tmp_path: Path) -> None:
+    """Hubs that filter profiles by group (2i2c's) also filter single choices."""
+    profiles = _operator_profiles()
+    choices = profiles[0]["profile_options"]["image"]["choices"]
+    choices["big"] = {"display_name": "Big", "allowed_groups": ["org:big-compute"]}
+    hub = load_hub(_hub_file(tmp_path, profile_list=profiles))
+    lines = profile_rows(hub)[0]["options"].splitlines()
+    assert "Image: Big (only for members of org:big-compute)" in lines
+    assert "Image: Pangeo (preselected)" in lines
+
+
 def test_imported_and_pasted_lists_give_the_same_config(tmp_path: Path) -> None:
     pasted = load_hub(_hub_file(tmp_path / "a", profile_list=_operator_profiles()))
     shutil.copy(OPERATOR_VALUES, tmp_path / "values.yaml")

@@ -106,6 +106,10 @@ def _options_text(profile: Profile) -> str:
         entries = len(choices) + bool(unlisted and unlisted.enabled)
         for choice in choices:
             mark = " (preselected)" if choice is preselected and entries > 1 else ""
+            # Hubs that filter by group (2i2c's) also restrict single choices this way.
+            groups = (choice.model_extra or {}).get("allowed_groups") or []
+            if groups:
+                mark += f" (only for members of {' or '.join(map(str, groups))})"
             lines.append(f"{option.display_name}: {choice.display_name}{mark}")
         if unlisted and unlisted.enabled:
             lines.append(f"{option.display_name}: {unlisted_choice_text(unlisted)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hubtrain.config import HubConfig, HubFileError, load_hub
+from hubtrain.config import KUBESPAWNER_TRAITS, HubConfig, HubFileError, load_hub
 from hubtrain.links import exercise_link
 
 HUBS = Path(__file__).resolve().parent.parent / "hubs"
@@ -180,6 +180,12 @@ def test_misspelt_kubespawner_key_is_kept_with_a_warning(tmp_path: Path) -> None
     ]
     # Keys a hub carries for itself, far from any KubeSpawner key, are not reported.
     assert load_hub(HUBS / "practice.yml").warnings == []
+
+
+def test_the_settings_a_typo_is_compared_with_are_kubespawners_own() -> None:
+    from kubespawner import KubeSpawner
+
+    assert set(KUBESPAWNER_TRAITS) <= set(KubeSpawner.class_trait_names())
 
 
 def test_warnings_reach_the_command_line(tmp_path: Path) -> None:

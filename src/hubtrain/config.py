@@ -194,6 +194,14 @@ class ServerDefaults(_KubeSpawnerShaped):
     cpu_guarantee: Any = None
     extra_resource_limits: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("image", "extra_resource_limits", mode="before")
+    @classmethod
+    def _empty(cls, value: Any, info: Any) -> Any:
+        """`image:` or `extra_resource_limits:` left empty (null) sets nothing."""
+        if value is None:
+            return "" if info.field_name == "image" else {}
+        return value
+
     @model_validator(mode="after")
     def _sizes(self) -> ServerDefaults:
         problems = _override_problems(self.model_dump())

@@ -287,6 +287,18 @@ def test_profile_tables_show_this_hubs_profiles(book: _Book) -> None:
             assert [["".join(c.split()) for c in r] for r in table[1:]] == expected, name
 
 
+def _section_of(html: str, phrase: str) -> str:
+    """The id of the innermost `<section>` of a built page that holds `phrase`."""
+    at = html.index(phrase)
+    stack: list[str] = []
+    for tag in re.finditer(r'<section id="([^"]+)"|</section>', html[:at]):
+        if tag.group(1):
+            stack.append(tag.group(1))
+        else:
+            stack.pop()
+    return stack[-1]
+
+
 # The learner's own pages: the chapters and the introduction.
 LEARNER_PAGES = ["book/intro.html", *(f"book/{module}.html" for module in MODULES)]
 
@@ -300,6 +312,11 @@ def test_the_options_page_is_taught_only_where_the_learner_sees_it(book: _Book) 
         name: re.findall(r"(?i)options page|server options", book.pages[name].text)
         for name in LEARNER_PAGES
     }
+    # What only one kind of hub gets stays in its own sections: the text after such a
+    # block belongs to the section the block ends in, not to the one it started in.
+    html = (book.result.html / "book" / "02-choose-an-environment.html").read_text()
+    expected = "what-a-profile-changes" if book.hub.has_options_page else "what-your-server-gets"
+    assert _section_of(html, "How many processor cores") == expected
     if book.hub.has_options_page:
         assert mentions["book/02-choose-an-environment.html"], "module 2 must teach the page"
     else:

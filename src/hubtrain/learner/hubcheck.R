@@ -47,6 +47,27 @@ hubcheck <- local({
     value
   }
 
+  # This server's MEM_LIMIT (bytes) or CPU_LIMIT (cores) as a number, Inf when unset
+  # (as hubcheck.py's `limit`): JupyterHub writes them only when a limit is set, so
+  # on a hub without one their absence is the answer, "no limit". JUPYTERHUB_USER,
+  # which every server has, tells whether this is a hub at all.
+  limit <- function(name) {
+    need_env("JUPYTERHUB_USER")
+    value <- Sys.getenv(name)
+    if (nzchar(value)) as.numeric(value) else Inf
+  }
+
+  # A limit from `limit()` in words, for a check's message (as hubcheck.py's
+  # `limit_text`): unit "bytes", "GiB" or "" (the plain number).
+  limit_text <- function(value, unit = "") {
+    if (is.infinite(value)) return("not set, so there is no limit")
+    switch(unit,
+      bytes = sprintf("%.0f bytes", value),
+      GiB = sprintf("%g GiB", value / 2^30),
+      sprintf("%g", value)
+    )
+  }
+
   hub_facts <- function() {
     if (is.null(facts)) {
       path <- file.path(here, "hub.json")

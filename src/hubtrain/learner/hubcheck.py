@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import time
@@ -38,6 +39,8 @@ __all__ = [
     "expect",
     "grading",
     "hub_facts",
+    "limit",
+    "limit_text",
     "matching_profiles",
     "mem_bytes",
     "need_env",
@@ -96,6 +99,32 @@ def need_env(name: str, allow_empty: bool = False) -> str:
     if value is None or (not value and not allow_empty):
         raise CheckFailed(f"this check must run on your hub: {name} is not set.", OFF_HUB_HINT)
     return value
+
+
+def limit(name: str) -> float:
+    """This server's `MEM_LIMIT` (bytes) or `CPU_LIMIT` (cores), `math.inf` when unset.
+
+    JupyterHub writes these variables only when a limit is set: on a hub that sets
+    none (the Zero to JupyterHub chart's default) the variable is absent, and that
+    absence is the answer, "no limit", not a sign of being off the hub. Whether this
+    is a hub at all is told by `JUPYTERHUB_USER`, which every server has.
+    """
+    need_env("JUPYTERHUB_USER")
+    value = os.environ.get(name)
+    return float(value) if value else math.inf
+
+
+def limit_text(value: float, unit: str = "") -> str:
+    """A limit from `limit()` in words, for a check's message.
+
+    `unit` "bytes" gives "2147483648 bytes", "GiB" gives "2 GiB", "" the plain number;
+    an unset limit is "not set, so there is no limit" whatever the unit.
+    """
+    if math.isinf(value):
+        return "not set, so there is no limit"
+    if unit == "bytes":
+        return f"{value:.0f} bytes"
+    return f"{value / 2**30:g} GiB" if unit == "GiB" else f"{value:g}"
 
 
 _FACTS: dict[str, Any] = {}

@@ -26,7 +26,7 @@ from kubespawner import KubeSpawner
 
 from hubtrain.cli import main
 from hubtrain.config import HubConfig, HubFileError, load_hub
-from hubtrain.pages import book_facts, profile_rows
+from hubtrain.pages import UNNAMED_IMAGE, book_facts, profile_rows
 from hubtrain.practice.spawner import kubespawner_templates
 from hubtrain.profiles_import import read_values
 
@@ -269,7 +269,12 @@ def test_table_agrees_with_kubespawners_overrides_and_the_charts_defaults(import
         elif names_image or (profile or {}).get("kubespawner_override", {}).get("image"):
             assert row["image"] == spawner.image
         else:
-            assert row["image"] == "the hub's default image"
+            # The chart's own image, named as far as a values file can know it: the
+            # sample image, whose tag is the chart's version (set when it is published).
+            sample = CHART["singleuser"]["image"]["name"].rsplit("/", 1)[-1]
+            assert row["image"] == UNNAMED_IMAGE
+            assert f"quay.io/jupyterhub/{sample}" in row["image"], row["image"]
+            assert "chart's version" in row["image"]
         for name, count in (spawner.extra_resource_limits or {}).items():
             assert f"{count} × {name}" in row["gpu"]
 

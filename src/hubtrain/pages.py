@@ -12,6 +12,7 @@ from hubtrain.config import HubConfig, Profile, UnlistedChoice
 from hubtrain.links import exercise_link
 
 __all__ = [
+    "UNNAMED_IMAGE",
     "book_facts",
     "duration",
     "profile_rows",
@@ -117,14 +118,24 @@ def _options_text(profile: Profile) -> str:
 
 
 _NAMED_BY_LEARNER = "one you name on the options page"
+# What a server runs when nothing names an image. On Zero to JupyterHub that is the
+# chart's own `singleuser.image`: quay.io/jupyterhub/k8s-singleuser-sample (Docker
+# Hub's jupyterhub/k8s-singleuser-sample before the chart moved to quay.io in
+# jupyterhub/zero-to-jupyterhub-k8s#3254), whose tag chartpress sets to the chart's
+# version when the chart is published. A values file does not say the chart's
+# version, so the tag cannot be named here.
+UNNAMED_IMAGE = (
+    "not named in the hub file; on Zero to JupyterHub, the chart's sample image"
+    " (quay.io/jupyterhub/k8s-singleuser-sample, tagged with the chart's version)"
+)
 
 
 def _image_text(profile: Profile, overrides: dict[str, Any]) -> str:
     """The image(s) a learner can get with this profile.
 
     Each listed choice's image, then "one you name" for a free-text image; without
-    choices, the profile's (or the hub's) image; "the hub's default image" only when
-    neither the profile nor the hub file names one.
+    choices, the profile's (or the hub's) image; `UNNAMED_IMAGE` only when neither
+    the profile nor the hub file names one.
     """
     images: list[str] = []
     for option in profile.profile_options.values():
@@ -141,7 +152,7 @@ def _image_text(profile: Profile, overrides: dict[str, Any]) -> str:
     image = overrides.get("image")
     if image and "{value}" in str(image):
         return _NAMED_BY_LEARNER
-    return str(image) if image else "the hub's default image"
+    return str(image) if image else UNNAMED_IMAGE
 
 
 def _gpu_text(overrides: dict[str, Any]) -> str:

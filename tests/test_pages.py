@@ -299,19 +299,35 @@ def _section_of(html: str, phrase: str) -> str:
     return stack[-1]
 
 
-# The learner's own pages: the chapters and the introduction.
-LEARNER_PAGES = ["book/intro.html", *(f"book/{module}.html" for module in MODULES)]
+# Pages for the people who set a course up, not for those who take or teach it on this
+# hub: they describe both kinds of hub (the hub-file reference, the authors' guide) or
+# what the accessibility gate found on the course's own practice hub, which has an
+# options page whatever hub the book is built for.
+AUTHOR_PAGES = {
+    "book/reference/rehosting.html",
+    "book/reference/writing-content.html",
+    "book/reference/accessibility.html",
+}
+# What assumes a page of choices: the page itself, or choosing, switching or sizing a profile.
+FORM_WORDING = re.compile(
+    r"(?i)options page|server options|options form"
+    r"|\b(?:choose|chose|chosen|pick|picks|switch|smaller|larger|another|right|wrong"
+    r"|default|your|small|big|large|largest|smallest)\s+profiles?\b"
+)
 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("book")
 def test_the_options_page_is_taught_only_where_the_learner_sees_it(book: _Book) -> None:
     """KubeSpawner shows its options page for a non-empty profile list only: a hub
-    without one must never send its learners looking for it."""
+    without one must never send its learners, or its instructors, looking for it, on
+    any page of its book (chapters, instructor notes, glossary, troubleshooting...)."""
     mentions = {
-        name: re.findall(r"(?i)options page|server options", book.pages[name].text)
-        for name in LEARNER_PAGES
+        name: [m.group(0) for m in FORM_WORDING.finditer(page.text)]
+        for name, page in book.pages.items()
+        if name.startswith("book/") and name not in AUTHOR_PAGES
     }
+    assert len(mentions) > 15, sorted(mentions)  # every chapter, instructor and reference page
     # What only one kind of hub gets stays in its own sections: the text after such a
     # block belongs to the section the block ends in, not to the one it started in.
     html = (book.result.html / "book" / "02-choose-an-environment.html").read_text()

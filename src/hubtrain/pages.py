@@ -269,6 +269,13 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
             if hub.default_profile
             else "none: every server is the same on this hub"
         ),
+        # The server a learner starts without choosing anything: the default profile's, or
+        # (no list) the one kind every server is.
+        "the_default_server": (
+            f"a server with the default profile (**{hub.default_profile.display_name}**)"
+            if hub.default_profile
+            else "a server (every server on this hub is the same)"
+        ),
         # What every server gets on a hub without a profile list (else the default profile's).
         "server_memory": server["memory"],
         "server_cpu": server["cpu"],

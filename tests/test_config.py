@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hubtrain.config import HubConfig, HubFileError, load_hub
+from hubtrain.config import KUBESPAWNER_TRAITS, HubConfig, HubFileError, load_hub
+from hubtrain.links import exercise_link
 
 HUBS = Path(__file__).resolve().parent.parent / "hubs"
 
@@ -18,8 +19,9 @@ HUBS = Path(__file__).resolve().parent.parent / "hubs"
 def test_every_shipped_hub_file_loads(path: Path) -> None:
     hub = load_hub(path)
     assert isinstance(hub, HubConfig)
-    assert hub.profile_list, "a hub needs at least one profile"
     assert hub.url.startswith(("http://", "https://"))
+    # A hub file without profiles is a hub without an options page.
+    assert hub.has_options_page == bool(hub.profile_list)
 
 
 def test_managed_example_has_three_profiles_with_options(managed_hub: HubConfig) -> None:
@@ -78,7 +80,12 @@ BAD_FILES = {
         "integer",
     ),
     "bad url": (lambda d: d.update(url="hub.example.org"), "url", "http(s) URL"),
-    "no profiles": (lambda d: d.update(profile_list=[]), "profile_list", "at least 1"),
+    "bad hub-wide size": (
+        lambda d: d.update(defaults={"mem_limit": "2Gi"}),
+        "defaults",
+        "refuses Gi or GB",
+    ),
+    "url with a query": (lambda d: d.update(url="https://hub.example.org/?next=x"), "url", "query"),
     "unknown provider": (
         lambda d: d["storage"].update(provider="azure"),
         "storage.provider",
@@ -113,6 +120,97 @@ def test_bad_hub_file_names_file_key_and_expectation(tmp_path: Path, case: str) 
     assert message.startswith(f"{path}: {key} ")
     assert expected in message
     assert "\n" not in message
+
+
+def test_hub_without_profile_list_is_valid_and_has_no_options_page(tmp_path: Path) -> None:
+    """Plain Zero to JupyterHub hubs and The Littlest JupyterHub have no profile list."""
+    for empty in ([], None):
+        path = _write(tmp_path, lambda d, e=empty: d.update(profile_list=e))
+        hub = load_hub(path)
+        assert hub.profile_list == [] and hub.default_profile is None
+        assert not hub.has_options_page
+    path = _write(tmp_path, lambda d: d.pop("profile_list"))
+    assert load_hub(path).profile_list == []
+
+
+@pytest.mark.parametrize(
+    ("pasted", "base"),
+    [
+        ("https://hub.example.org/hub/home", "https://hub.example.org"),
+        ("https://hub.example.org/hub/login?next=%2Fhub%2F", "https://hub.example.org"),
+        ("https://hub.example.org/user/ana/lab/tree/x.ipynb", "https://hub.example.org"),
+        ("https://hub.example.org/hub/", "https://hub.example.org"),
+        ("https://uni.example.edu/jupyter/hub/spawn", "https://uni.example.edu/jupyter"),
+        (" https://hub.example.org/ ", "https://hub.example.org"),
+    ],
+)
+def test_pasted_hub_page_address_becomes_the_base_url(
+    tmp_path: Path, pasted: str, base: str
+) -> None:
+    hub = load_hub(_write(tmp_path, lambda d: d.update(url=pasted)))
+    assert hub.url == base
+    link = exercise_link(hub, "01-login/login.ipynb")
+    assert link.startswith(f"{base}/hub/user-redirect/git-pull?")
+
+
+def test_empty_description_is_accepted_as_kubespawner_does(tmp_path: Path) -> None:
+    path = tmp_path / "hub.yml"
+    text = (HUBS / "practice.yml").read_text()
+    path.write_text(
+        text.replace("    description: 1 CPU, 1 GB", "    description:\n    x_note: 1 CPU, 1 GB")
+    )
+    assert load_hub(path).profile_list[0].description == ""
+
+
+def test_misspelt_kubespawner_key_is_kept_with_a_warning(tmp_path: Path) -> None:
+    def typos(data: dict) -> None:
+        data["profile_list"][1].pop("default", None)
+        data["profile_list"][1]["defualt"] = True
+        data["profile_list"][0]["kubespawner_override"]["mem_limt"] = "2G"
+        data["profile_list"][1]["profile_options"]["image"]["choices"]["r"]["dispaly_name"] = "R"
+
+    path = _write(tmp_path, typos)
+    hub = load_hub(path)
+    assert hub.warnings == [
+        f"{path}: profile_list[0].kubespawner_override.mem_limt is not a KubeSpawner "
+        "setting; did you mean mem_limit?",
+        f"{path}: profile_list[1].defualt is not a key KubeSpawner reads; did you mean default?",
+        f"{path}: profile_list[1].profile_options.image.choices.r.dispaly_name is not a key "
+        "KubeSpawner reads; did you mean display_name?",
+    ]
+    # Keys a hub carries for itself, far from any KubeSpawner key, are not reported.
+    assert load_hub(HUBS / "practice.yml").warnings == []
+
+
+def test_the_settings_a_typo_is_compared_with_are_kubespawners_own() -> None:
+    from kubespawner import KubeSpawner
+
+    assert set(KUBESPAWNER_TRAITS) <= set(KubeSpawner.class_trait_names())
+
+
+def test_warnings_reach_the_command_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["profile_list"][0].update(defualt=True))
+    result = subprocess.run(
+        [sys.executable, "-m", "hubtrain.cli", "link", "--hub", str(path), "x.ipynb"],
+        capture_output=True,
+        text=True,
+    )
+    assert "did you mean default?" in result.stderr
+    assert result.stdout.startswith("http://127.0.0.1:8000/hub/user-redirect/")
+
+
+def test_tab_in_indentation_is_named_with_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "tabbed.yml"
+    lines = (HUBS / "practice.yml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  method:"))
+    lines[at] = "\t" + lines[at].lstrip()
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(HubFileError) as info:
+        load_hub(path)
+    assert str(info.value) == (
+        f"{path}: not valid YAML at line {at + 1}, column 1: a tab in the indentation; "
+        "YAML indents with spaces only (replace the tab by spaces)"
+    )
 
 
 def test_not_yaml_and_not_a_mapping_and_missing_file(tmp_path: Path) -> None:

@@ -485,7 +485,7 @@ def test_r_checks_that_compare_digests_still_say_what_is_wrong(tmp_path: Path) -
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**env, "HUBTRAIN_GRADING": "1", "MEM_LIMIT": str(2 * 2**30)},
+        env={**env, "HUBTRAIN_GRADING": "1", "JUPYTERHUB_USER": "ada", "MEM_LIMIT": str(2 * 2**30)},
         check=True,
     )
     said = result.stdout.splitlines()

@@ -204,6 +204,123 @@ def test_profile_limits_are_sorted_with_default_choices(
     assert rows[1]["mem_limit"] == 16 * 2**30
 
 
+def _rscript(script: str, cwd: Path) -> str:
+    """What an R script run by Rscript in `cwd` prints (it must succeed)."""
+    result = subprocess.run(
+        ["Rscript", "--vanilla", "-e", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
+    return result.stdout
+
+
+def _hub(practice_hub: HubConfig, **changes: object) -> HubConfig:
+    """The practice hub with some top-level keys of its hub file replaced."""
+    data = {**practice_hub.model_dump(exclude={"source"}), **changes}
+    return HubConfig.model_validate(data)
+
+
+SHARED_NODE = {
+    "profile_list": [
+        {"display_name": "Hub-wide", "slug": "plain"},
+        {
+            "display_name": "No limit",
+            "slug": "unlimited",
+            "kubespawner_override": {"mem_limit": None, "cpu_limit": None},
+        },
+        {
+            "display_name": "Your own size",
+            "slug": "typed",
+            "profile_options": {
+                "memory": {
+                    "display_name": "Memory in GiB",
+                    "unlisted_choice": {
+                        "enabled": True,
+                        "kubespawner_override": {"mem_limit": "{value}G"},
+                    },
+                }
+            },
+        },
+    ],
+    "defaults": {"mem_limit": "2G", "mem_guarantee": "1G", "cpu_limit": 1, "image": "a/b:1"},
+}
+
+
+def test_hub_wide_defaults_apply_unless_a_profile_overrides_them(
+    tmp_path: Path, practice_hub: HubConfig, off_hub: Path
+) -> None:
+    """Absent from an override: the hub-wide value. `null`: no limit. `{value}G`: typed."""
+    hub = _hub(practice_hub, **SHARED_NODE)
+    hc = load_runtime(tmp_path / "02-profiles", hub)
+    rows = hc.profile_limits()  # a typed size has no limit known in advance: not listed
+    assert [(r["slug"], r["mem_limit"], r["cpu_limit"]) for r in rows] == [("plain", 2 * 2**30, 1)]
+    plain, unlimited, typed = hub.profile_list
+    assert profile_env(plain, hub.defaults.overrides())["MEM_LIMIT"] == str(2 * 2**30)
+    assert "MEM_LIMIT" not in profile_env(unlimited, hub.defaults.overrides())
+    assert profile_env(unlimited, hub.defaults.overrides())["MEM_GUARANTEE"] == str(2**30)
+    # The size a learner types is not known in advance: no MEM_LIMIT for grading.
+    assert "MEM_LIMIT" not in profile_env(typed, hub.defaults.overrides())
+    server = {"MEM_LIMIT": str(2 * 2**30), "CPU_LIMIT": "1.0", "JUPYTER_IMAGE_SPEC": "a/b:1"}
+    # A profile without a limit matches whatever limit a server has: a hub file written
+    # by hand may not state the hub-wide value.
+    assert hc.matching_profiles(server) == ["plain", "unlimited", "typed"]
+    assert hc.matching_profiles({"JUPYTER_IMAGE_SPEC": "a/b:1"}) == ["unlimited"]
+
+
+def test_a_hub_without_a_profile_list_is_matched_by_its_defaults(
+    tmp_path: Path, practice_hub: HubConfig, off_hub: Path
+) -> None:
+    hub = _hub(practice_hub, profile_list=[], defaults=SHARED_NODE["defaults"])
+    hc = load_runtime(tmp_path / "02-profiles", hub)
+    assert hc.profile_limits() == []
+    env = profile_env(None, hub.defaults.overrides())
+    assert env["JUPYTER_IMAGE_SPEC"] == "a/b:1"
+    assert hc.matching_profiles(env) == [""]
+    assert hc.matching_profiles({**env, "MEM_LIMIT": str(2**30)}) == []
+
+
+def test_slugs_are_kubespawners_in_the_book_and_in_the_learners_checks(
+    tmp_path: Path, practice_hub: HubConfig, off_hub: Path
+) -> None:
+    """KubeSpawner makes a missing slug with python-slugify: "Große Maschine" is
+    grosse-maschine, and the learner's runtime (without python-slugify) agrees."""
+    from kubespawner import KubeSpawner
+
+    profiles = [{"display_name": "Große Maschine", "kubespawner_override": {"mem_limit": "8G"}}]
+    hub = _hub(practice_hub, profile_list=profiles)
+    expected = KubeSpawner._get_initialized_profile_list(None, profiles)[0]["slug"]
+    assert hub.profile_list[0].key == expected == "grosse-maschine"
+    hc = load_runtime(tmp_path / "02-profiles", hub)
+    assert [row["slug"] for row in hc.profile_limits()] == [expected]
+
+
+def test_r_runtime_reads_defaults_nulls_and_typed_sizes_as_python_does(
+    tmp_path: Path, practice_hub: HubConfig, off_hub: Path
+) -> None:
+    folder = tmp_path / "02-profiles-r"
+    hc = load_runtime(folder, _hub(practice_hub, **SHARED_NODE))
+    shutil.copy(LEARNER_RUNTIME_R, folder / "hubcheck.R")
+    script = (
+        'source("hubcheck.R")\n'
+        "rows <- hubcheck$profile_limits()\n"
+        'cat(jsonlite::toJSON(rows, dataframe = "rows", auto_unbox = TRUE, digits = NA))\n'
+    )
+    stdout = _rscript(script, folder)
+    python = [
+        {
+            "slug": r["slug"],
+            "name": r["name"],
+            "mem_limit": r["mem_limit"],
+            "cpu_limit": r["cpu_limit"],
+        }
+        for r in hc.profile_limits()
+    ]
+    assert json.loads(stdout.strip().splitlines()[-1]) == python
+
+
 def test_course_summary_lists_every_module_and_task(
     hc: ModuleType, off_hub: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -329,15 +446,7 @@ def test_an_r_question_accepts_its_letter_as_a_digest(tmp_path: Path, off_hub: P
         'hubcheck$answer("q2", "a")\n'
         'hubcheck$answer("q2", "b")\n'
     )
-    result = subprocess.run(
-        ["Rscript", "--vanilla", "-e", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env=dict(os.environ),
-    )
-    assert result.stdout.splitlines()[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
+    assert _rscript(script, tmp_path).splitlines()[-2:] == ["✗ Not quite.", "✓ Right. Yes."]
     assert json.loads(off_hub.read_text())[tmp_path.name]["q2"]["passed"] is True
 
 

@@ -222,6 +222,14 @@ def test_values_file_answers_what_it_knows(tmp_path: Path) -> None:
     chart["hub"]["allowNamedServers"] = True
     chart["cull"] = {"timeout": 1800, "maxAge": 28800}
     chart["singleuser"]["extraEnv"] = [{"name": "SCRATCH_BUCKET", "value": "s3://scratch/$(U)"}]
+    chart["singleuser"]["storage"] = {
+        "capacity": "20Gi",
+        "extraVolumeMounts": [
+            {"name": "home", "mountPath": "/home/jovyan/shared", "readOnly": True},
+            {"name": "home", "mountPath": "/home/jovyan/shared-readwrite"},
+            {"name": "conf", "mountPath": "/etc/jupyter/extra.json"},  # not a folder for learners
+        ],
+    }
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump(data), encoding="utf-8")
     flags = [f for f in FLAGS if not f.startswith("Small")]
@@ -231,6 +239,11 @@ def test_values_file_answers_what_it_knows(tmp_path: Path) -> None:
     assert (hub.login.method, hub.storage.provider) == ("google", "s3")
     assert (hub.server.default_url, hub.server.named_servers) == ("/tree", True)
     assert (hub.server.idle_timeout, hub.server.max_age) == (600, 28800)
+    assert hub.storage.home_quota == "20Gi"
+    assert [(d.display, d.writable) for d in hub.storage.shared_dirs] == [
+        ("~/shared", False),
+        ("~/shared-readwrite", None),
+    ]
 
 
 def test_init_from_flags_never_replaces_a_file_without_force(

@@ -20,10 +20,11 @@ import pytest
 from hubtrain.build import BuildResult
 from hubtrain.config import HubConfig, UnlistedChoice, load_hub
 from hubtrain.pages import profile_rows, substitutions, unlisted_choice_text
-from hubtrain.sphinx_ext import PROFILE_COLUMNS
+from hubtrain.sphinx_ext import OPTIONAL_COLUMNS, PROFILE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
-HUB_NAMES = ["practice", "example-managed"]
+# A hub with profiles and options, a managed hub, and a hub without a profile list.
+HUB_NAMES = ["practice", "example-managed", "practice-plain"]
 
 # Each module's chapter (in book/ and book/instructors/) and the notebooks its buttons
 # open: the Python assignment's, then the R assignment's.
@@ -268,13 +269,78 @@ def test_cloud_data_page_shows_this_hubs_storage(book: _Book) -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("book")
 def test_profile_tables_show_this_hubs_profiles(book: _Book) -> None:
-    keys = [key for key, _ in PROFILE_COLUMNS]
-    expected = [[row[key] or "–" for key in keys] for row in profile_rows(book.hub)]
+    rows = profile_rows(book.hub)
+    keys = [
+        key
+        for key, _ in PROFILE_COLUMNS
+        if key not in OPTIONAL_COLUMNS or any(r[key] != OPTIONAL_COLUMNS[key] for r in rows)
+    ]
+    # A cell of several lines (one choice each) is a list: compare its words.
+    expected = [["".join((row[key] or "–").split()) for key in keys] for row in rows]
     shown = {name: page.profile_tables for name, page in book.pages.items() if page.profile_tables}
+    if not book.hub.profile_list:
+        assert shown == {}, "a hub without a profile list has no profile table"
+        return
     assert "book/02-choose-an-environment.html" in shown, "module 2 has no profile table"
     for name, tables in shown.items():
         for table in tables:
-            assert table[1:] == expected, name
+            assert [["".join(c.split()) for c in r] for r in table[1:]] == expected, name
+
+
+def _section_of(html: str, phrase: str) -> str:
+    """The id of the innermost `<section>` of a built page that holds `phrase`."""
+    at = html.index(phrase)
+    stack: list[str] = []
+    for tag in re.finditer(r'<section id="([^"]+)"|</section>', html[:at]):
+        if tag.group(1):
+            stack.append(tag.group(1))
+        else:
+            stack.pop()
+    return stack[-1]
+
+
+# Pages for the people who set a course up, not for those who take or teach it on this
+# hub: they describe both kinds of hub (the hub-file reference, the authors' guide) or
+# what the accessibility gate found on the course's own practice hub, which has an
+# options page whatever hub the book is built for.
+AUTHOR_PAGES = {
+    "book/reference/rehosting.html",
+    "book/reference/writing-content.html",
+    "book/reference/accessibility.html",
+}
+# What assumes a page of choices: the page itself, or choosing, switching or sizing a profile.
+FORM_WORDING = re.compile(
+    r"(?i)options page|server options|options form"
+    r"|\b(?:choose|chose|chosen|pick|picks|switch|smaller|larger|another|right|wrong"
+    r"|default|your|small|big|large|largest|smallest)\s+profiles?\b"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_the_options_page_is_taught_only_where_the_learner_sees_it(book: _Book) -> None:
+    """KubeSpawner shows its options page for a non-empty profile list only: a hub
+    without one must never send its learners, or its instructors, looking for it, on
+    any page of its book (chapters, instructor notes, glossary, troubleshooting...)."""
+    mentions = {
+        name: [m.group(0) for m in FORM_WORDING.finditer(page.text)]
+        for name, page in book.pages.items()
+        if name.startswith("book/") and name not in AUTHOR_PAGES
+    }
+    assert len(mentions) > 15, sorted(mentions)  # every chapter, instructor and reference page
+    # What only one kind of hub gets stays in its own sections: the text after such a
+    # block belongs to the section the block ends in, not to the one it started in.
+    html = (book.result.html / "book" / "02-choose-an-environment.html").read_text()
+    expected = "what-a-profile-changes" if book.hub.has_options_page else "what-your-server-gets"
+    assert _section_of(html, "How many processor cores") == expected
+    if book.hub.has_options_page:
+        assert mentions["book/02-choose-an-environment.html"], "module 2 must teach the page"
+    else:
+        assert not any(mentions.values()), {k: v for k, v in mentions.items() if v}
+        text = book.page("02-choose-an-environment").text
+        facts = substitutions(book.hub)
+        for fact in ("server_memory", "server_cpu", "server_image"):
+            assert facts[fact] in text, fact
 
 
 @pytest.mark.slow

@@ -23,7 +23,10 @@ class UsageError(Exception):
 
 
 def _hub(args: argparse.Namespace) -> HubConfig:
-    return load_hub(args.hub)
+    hub = load_hub(args.hub)
+    for line in hub.warnings:
+        print(f"hubtrain: warning: {line}", file=sys.stderr)
+    return hub
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -155,6 +155,18 @@ class Profile(_KubeSpawnerShaped):
     default: bool = False
     kubespawner_override: dict[str, Any] = Field(default_factory=dict)
     profile_options: dict[str, ProfileOption] = Field(default_factory=dict)
+    allowed_groups: list[str] = Field(default_factory=list)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _empty_description(cls, value: Any) -> Any:
+        """`description:` with nothing after it is YAML's null; KubeSpawner shows no text."""
+        return "" if value is None else value
+
+    @field_validator("allowed_groups", mode="before")
+    @classmethod
+    def _no_groups(cls, value: Any) -> Any:
+        return [] if value is None else value
 
     @property
     def key(self) -> str:
@@ -164,6 +176,42 @@ class Profile(_KubeSpawnerShaped):
     def override(self, name: str) -> Any:
         """A `kubespawner_override` value of this profile, or None."""
         return self.kubespawner_override.get(name)
+
+
+class ServerDefaults(_KubeSpawnerShaped):
+    """What every server gets unless its profile says otherwise: KubeSpawner's own settings.
+
+    Zero to JupyterHub sets them from `singleuser.image`, `singleuser.memory`,
+    `singleuser.cpu` and `singleuser.extraResource.limits`; a profile's
+    `kubespawner_override` then replaces them for that profile (and an override
+    of `null` removes the value: no limit). Empty means the hub sets nothing.
+    """
+
+    image: str = ""
+    mem_limit: Any = None
+    mem_guarantee: Any = None
+    cpu_limit: Any = None
+    cpu_guarantee: Any = None
+    extra_resource_limits: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("image", "extra_resource_limits", mode="before")
+    @classmethod
+    def _empty(cls, value: Any, info: Any) -> Any:
+        """`image:` or `extra_resource_limits:` left empty (null) sets nothing."""
+        if value is None:
+            return "" if info.field_name == "image" else {}
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ServerDefaults:
+        problems = _override_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def overrides(self) -> dict[str, Any]:
+        """The settings that are set, in `kubespawner_override` form."""
+        return {k: v for k, v in self.model_dump().items() if v not in (None, "", {})}
 
 
 class Login(_Strict):
@@ -266,7 +314,8 @@ class HubConfig(_Strict):
     name: str = Field(min_length=1)
     url: str
     login: Login
-    profile_list: list[Profile] = Field(min_length=1)
+    profile_list: list[Profile] = Field(default_factory=list)
+    defaults: ServerDefaults = ServerDefaults()
     storage: Storage
     server: Server = Server()
     content: Content
@@ -275,12 +324,13 @@ class HubConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError("an http(s) URL such as https://hub.example.org")
-        if parsed.query or parsed.fragment:
-            raise ValueError("the hub's base URL, without ?query or #fragment")
-        return value.rstrip("/")
+        return hub_base_url(value)
+
+    @field_validator("profile_list", mode="before")
+    @classmethod
+    def _no_profiles(cls, value: Any) -> Any:
+        """`profile_list:` left empty (null) is a hub without a list, as `[]` is."""
+        return [] if value is None else value
 
     @field_validator("profile_list", mode="before")
     @classmethod
@@ -304,13 +354,171 @@ class HubConfig(_Strict):
         return profiles
 
     @property
-    def default_profile(self) -> Profile:
-        """The profile KubeSpawner preselects: the one marked default, else the first."""
-        return next((p for p in self.profile_list if p.default), self.profile_list[0])
+    def default_profile(self) -> Profile | None:
+        """The profile KubeSpawner preselects: the one marked default, else the first.
+
+        None for a hub without a profile list, which starts servers straight away.
+        """
+        return next(
+            (p for p in self.profile_list if p.default), next(iter(self.profile_list), None)
+        )
+
+    @property
+    def has_options_page(self) -> bool:
+        """KubeSpawner shows its options page whenever the profile list is not empty."""
+        return bool(self.profile_list)
+
+    def server_overrides(self, profile: Profile | None = None) -> dict[str, Any]:
+        """What a server started with `profile` (default choices) gets: the hub's
+        defaults, then the profile's overrides. Without a profile: the default one,
+        or the hub's defaults alone on a hub without a list."""
+        from hubtrain.learner.hubcheck import profile_overrides
+
+        profile = profile or self.default_profile
+        data = profile.model_dump() if profile else {}
+        return profile_overrides(data, self.defaults.overrides())
+
+    @property
+    def warnings(self) -> list[str]:
+        """Keys KubeSpawner would ignore, most likely misspelt, each with a did-you-mean."""
+        return [f"{self.source}: {line}" for line in kubespawner_key_warnings(self.facts())]
 
     def facts(self) -> dict[str, Any]:
-        """The config as plain JSON-able data, for the book and the release."""
-        return json.loads(self.model_dump_json())
+        """The config as plain JSON-able data, for the book and the release.
+
+        Each profile carries the slug KubeSpawner gives it, so the learner's checks
+        (which have no python-slugify) name profiles as the options page does.
+        """
+        data = json.loads(self.model_dump_json())
+        for profile, model in zip(data["profile_list"], self.profile_list, strict=True):
+            profile["slug"] = model.key
+        return data
+
+
+# Where a hub's own pages live under its base URL: what is pasted from the address
+# bar (`/hub/home`, `/hub/login`, `/user/ana/lab`) ends at the base URL.
+_HUB_PAGES = re.compile(r"/(hub|user)(/.*)?$")
+
+
+def hub_base_url(value: str) -> str:
+    """The hub's base URL, from the base URL itself or an address of one of its pages.
+
+    `https://hub.example.org/hub/home` and `https://hub.example.org/user/ana/lab`
+    both give `https://hub.example.org`; a hub under a path keeps it
+    (`https://example.org/jupyter/hub/home` -> `https://example.org/jupyter`).
+    Raises ValueError for what is not an http(s) URL, or has a ?query or #fragment
+    that is not part of a hub page's address.
+    """
+    value = value.strip()
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("an http(s) URL such as https://hub.example.org")
+    path = _HUB_PAGES.sub("", parsed.path.rstrip("/"))
+    if (parsed.query or parsed.fragment) and path == parsed.path.rstrip("/"):
+        raise ValueError("the hub's base URL, without ?query or #fragment")
+    return f"{parsed.scheme}://{parsed.netloc}{path}".rstrip("/")
+
+
+# The keys KubeSpawner 7.1 reads in each part of a profile list (`_get_initialized_profile_list`,
+# `_load_profile`, form.html), and `allowed_groups`, which KubeSpawner does not read but
+# hubs that show profiles to some groups only (2i2c's among them) filter the list by.
+_KNOWN_KEYS = {
+    "profile": (
+        "display_name",
+        "description",
+        "slug",
+        "default",
+        "kubespawner_override",
+        "profile_options",
+        "allowed_groups",
+    ),
+    "option": ("display_name", "choices", "unlisted_choice"),
+    "choice": ("display_name", "default", "kubespawner_override"),
+    "unlisted": (
+        "enabled",
+        "display_name",
+        "display_name_in_choices",
+        "validation_regex",
+        "validation_message",
+        "kubespawner_override",
+    ),
+}
+# KubeSpawner settings a `kubespawner_override` commonly sets; a key close to one
+# of these but not equal is a likely typo (`mem_limt`). Others are the hub's own business.
+KUBESPAWNER_TRAITS = (
+    "image",
+    "image_pull_policy",
+    "mem_limit",
+    "mem_guarantee",
+    "cpu_limit",
+    "cpu_guarantee",
+    "extra_resource_limits",
+    "extra_resource_guarantees",
+    "node_selector",
+    "tolerations",
+    "environment",
+    "default_url",
+    "working_dir",
+    "volumes",
+    "volume_mounts",
+    "init_containers",
+    "lifecycle_hooks",
+    "extra_labels",
+    "extra_annotations",
+    "extra_pod_config",
+    "extra_container_config",
+    "service_account",
+    "cmd",
+    "args",
+    "uid",
+    "gid",
+    "fs_gid",
+    "storage_capacity",
+)
+
+
+def _unknown(where: str, data: Any, kind: str) -> list[str]:
+    if not isinstance(data, dict):
+        return []
+    known = _KNOWN_KEYS[kind]
+    return [
+        f"{where}.{key} is not a key KubeSpawner reads{did_you_mean(str(key), list(known))}"
+        for key in data
+        if key not in known and did_you_mean(str(key), list(known))
+    ]
+
+
+def _override_typos(where: str, overrides: Any) -> list[str]:
+    if not isinstance(overrides, dict):
+        return []
+    return [
+        f"{where}.kubespawner_override.{key} is not a KubeSpawner setting"
+        f"{did_you_mean(str(key), list(KUBESPAWNER_TRAITS))}"
+        for key in overrides
+        if key not in KUBESPAWNER_TRAITS and did_you_mean(str(key), list(KUBESPAWNER_TRAITS))
+    ]
+
+
+def kubespawner_key_warnings(facts: dict[str, Any]) -> list[str]:
+    """Keys of a profile list that KubeSpawner would ignore and that look like a typo.
+
+    Unknown keys are kept (KubeSpawner ignores them and hubs carry their own), so
+    only a key close to one KubeSpawner reads is reported, with the key it resembles.
+    """
+    lines = []
+    for i, profile in enumerate(facts.get("profile_list") or []):
+        where = f"profile_list[{i}]"
+        lines += _unknown(where, profile, "profile")
+        lines += _override_typos(where, profile.get("kubespawner_override"))
+        for name, option in (profile.get("profile_options") or {}).items():
+            at = f"{where}.profile_options.{name}"
+            lines += _unknown(at, option, "option")
+            for key, choice in (option.get("choices") or {}).items():
+                lines += _unknown(f"{at}.choices.{key}", choice, "choice")
+                lines += _override_typos(f"{at}.choices.{key}", choice.get("kubespawner_override"))
+            if option.get("unlisted_choice"):
+                lines += _unknown(f"{at}.unlisted_choice", option["unlisted_choice"], "unlisted")
+    return lines
 
 
 def slugify(text: str) -> str:
@@ -435,18 +643,38 @@ def read_yaml(path: Path, what: str = "hub file") -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise HubFileError(f"{path}: not valid YAML{where}") from None
+        raise HubFileError(f"{path}: not valid YAML{_yaml_problem(exc, text)}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    """Where the YAML is broken, and why when the reason is a tab: YAML indents with
+    spaces only, and a tab (invisible in most editors) is the usual cause."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return ""
+    where = f" at line {mark.line + 1}, column {mark.column + 1}"
+    lines = text.splitlines()
+    for number in (mark.line, mark.line - 1):
+        line = lines[number] if 0 <= number < len(lines) else ""
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            column = indent.index("\t") + 1
+            return (
+                f" at line {number + 1}, column {column}: a tab in the indentation; "
+                "YAML indents with spaces only (replace the tab by spaces)"
+            )
+    problem = getattr(exc, "problem", "")
+    return f"{where}: {problem}" if problem else where
 
 
 def _with_imported_profiles(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """Replace `profile_list_from: PATH` by the profile list of that values file.
+    """Replace `profile_list_from: PATH` by the profile list of that values file, and
+    take its hub-wide `defaults` unless the hub file states them.
 
     PATH is relative to the hub file. The imported list is then validated with
     the rest of the hub file, as if it had been pasted in.
     """
-    from hubtrain.profiles_import import import_profiles
+    from hubtrain.profiles_import import read_values
 
     data = dict(data)
     values = data.pop("profile_list_from")
@@ -454,5 +682,7 @@ def _with_imported_profiles(data: dict[str, Any], source: str) -> dict[str, Any]
         raise HubFileError(f"{source}: profile_list_from expected alone (remove profile_list)")
     if not isinstance(values, str) or not values.strip():
         raise HubFileError(f"{source}: profile_list_from expected the path of a values file")
-    data["profile_list"] = import_profiles(Path(source).parent / values)
+    imported = read_values(Path(source).parent / values)
+    data["profile_list"] = imported.profiles
+    data.setdefault("defaults", imported.defaults)
     return data

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from hubtrain.buckets import LocalS3Error
@@ -94,14 +95,17 @@ def system_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return with_venv_on_path(kept)
 
 
-def profile_env(profile: Profile) -> dict[str, str]:
-    """The variables a server started with `profile` (default choices) gets.
+def profile_env(profile: Profile | None, defaults: dict[str, Any] | None = None) -> dict[str, str]:
+    """The variables a server started with `profile` (default choices) gets, on a hub
+    whose hub-wide settings are `defaults` (`HubConfig.defaults.overrides()`).
 
     JupyterHub's `Spawner.get_env` writes memory as whole bytes and CPU as a
     float (`MEM_LIMIT=1073741824`, `CPU_LIMIT=1.0`); KubeSpawner adds the image as
-    `JUPYTER_IMAGE_SPEC` and `JUPYTER_IMAGE`.
+    `JUPYTER_IMAGE_SPEC` and `JUPYTER_IMAGE`. A value the learner types on the
+    options page (`{value}`) is not known here and is left out.
     """
-    overrides = profile_overrides(profile.model_dump())
+    overrides = profile_overrides(profile.model_dump() if profile else {}, defaults)
+    overrides = {k: v for k, v in overrides.items() if "{value}" not in str(v)}
     env: dict[str, str] = {}
     for key in ("mem_limit", "mem_guarantee"):
         if overrides.get(key):
@@ -148,7 +152,7 @@ def grading_variables(hub: HubConfig, workdir: Path, scheme: str = "s3") -> dict
     scheme and serves it with the hub's provider.
     """
     env = hub_env(hub)
-    env.update(profile_env(hub.default_profile))
+    env.update(profile_env(hub.default_profile, hub.defaults.overrides()))
     if hub.storage.scratch_env:
         env[hub.storage.scratch_env] = f"{scheme}://{SCRATCH_BUCKET}/{GRADING_USER}"
     if hub.storage.persistent_env:

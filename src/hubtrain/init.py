@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from hubtrain.config import HubFileError, parse_hub, read_yaml, slugify
+from hubtrain.config import HubFileError, load_hub, parse_hub, slugify
 
 __all__ = [
     "InitError",
@@ -36,7 +36,6 @@ __all__ = [
     "parse_profile_spec",
     "render_hub_file",
     "run_init",
-    "values_hints",
 ]
 
 # A hub file every key of which is valid, so that one answer at a time can be
@@ -289,9 +288,10 @@ def _ask_profile(draft: _Draft, done: list[dict[str, Any]]) -> dict[str, Any]:
     return profile
 
 
-def _profiles(draft: _Draft, args: argparse.Namespace) -> str:
-    """Check and keep the profile list, imported or typed; return the values file used."""
-    from hubtrain.profiles_import import import_profiles
+def _profiles(draft: _Draft, args: argparse.Namespace) -> dict[str, Any]:
+    """Check and keep the profile list, imported or typed; return the values file's
+    answers to later questions ({} when the list was typed)."""
+    from hubtrain.profiles_import import read_values
 
     if args.profile and not args.profiles_from:
         profiles = [parse_profile_spec(spec) for spec in args.profile]
@@ -306,7 +306,7 @@ def _profiles(draft: _Draft, args: argparse.Namespace) -> str:
                 problem if problem.endswith("(from --profile)") else f"{problem} (from --profile)"
             )
         draft.keep(("profile_list",), profiles, typed=False)
-        return ""
+        return {}
     default = args.profiles_from
     prompt = (
         "Profiles: a Zero to JupyterHub values file to import them from "
@@ -315,16 +315,24 @@ def _profiles(draft: _Draft, args: argparse.Namespace) -> str:
     while values := draft.answers.text(prompt, default, optional=True):
         default = ""
         try:
-            profiles = import_profiles(Path(values).expanduser())
+            imported = read_values(Path(values).expanduser())
         except HubFileError as exc:
             if not draft.answers.interactive:
                 raise InitError(f"{exc} (from --profiles-from)") from None
             print(f"  {exc}")
             continue
+        profiles = imported.profiles
         if draft.offer(("profile_list",), profiles, "--profiles-from", typed=False):
-            names = ", ".join(str(p.get("display_name")) for p in profiles)
-            print(f"  Imported {len(profiles)} profiles from {values}: {names}")
-            return values
+            draft.keep(("defaults",), imported.defaults, typed=False)
+            if profiles:
+                names = "; ".join(str(p.get("display_name")) for p in profiles)
+                print(f"  Imported {len(profiles)} profiles from {values}: {names}")
+            else:
+                print(
+                    f"  {values} has no profile list: servers start straight away, "
+                    "without an options page"
+                )
+            return {"values_file": values, **imported.hints}
     if not draft.answers.interactive:
         raise InitError("--profiles-from or --profile is required (or run in a terminal)")
     typed: list[dict[str, Any]] = []
@@ -333,60 +341,7 @@ def _profiles(draft: _Draft, args: argparse.Namespace) -> str:
         if not draft.answers.yes("Add another profile?", False):
             break
     draft.keep(("profile_list",), typed, typed=False)
-    return ""
-
-
-def _mapping(data: Any, *keys: str) -> dict[str, Any]:
-    """`data[k1][k2]...` if every step is a mapping, else {}."""
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data if isinstance(data, dict) else {}
-
-
-def _login_method(authenticator: str) -> str:
-    """`oauthenticator.github.GitHubOAuthenticator` or `github` -> `github`."""
-    name = authenticator.rsplit(".", 1)[-1]
-    for suffix in ("OAuthenticator", "Authenticator"):
-        name = name.removesuffix(suffix)
-    return name.lower() or authenticator
-
-
-def values_hints(path: str | Path) -> dict[str, str]:
-    """Defaults for the other questions, from the Zero to JupyterHub values file whose
-    profiles were imported: the hub's authenticator, default URL, named servers, culler
-    and bucket provider. Keys are `init`'s option names; a setting not found is left out.
-    """
-    from hubtrain.profiles_import import VALUES_KEY, find_profile_list
-
-    data = read_yaml(Path(path), "values file")
-    where, _ = find_profile_list(data, str(path))
-    chart = _mapping(data, *filter(None, where.removesuffix(VALUES_KEY).split(".")))
-    hints: dict[str, str] = {}
-    authenticator = _mapping(chart, "hub", "config", "JupyterHub").get("authenticator_class")
-    if isinstance(authenticator, str) and authenticator.strip():
-        hints["login_method"] = _login_method(authenticator.strip())
-    named = _mapping(chart, "hub").get("allowNamedServers")
-    if isinstance(named, bool):
-        hints["named_servers"] = "yes" if named else "no"
-    singleuser = _mapping(chart, "singleuser")
-    if singleuser.get("defaultUrl") in ("/lab", "/tree"):
-        hints["default_url"] = singleuser["defaultUrl"]
-    cull = _mapping(chart, "cull")
-    for key, hint in (("timeout", "idle_timeout"), ("maxAge", "max_age")):
-        if cull.get("enabled", True) is not False and type(cull.get(key)) is int:
-            hints[hint] = str(cull[key])
-    env = singleuser.get("extraEnv")
-    values = (
-        env.values()
-        if isinstance(env, dict)
-        else [item.get("value") for item in env or [] if isinstance(item, dict)]
-    )
-    schemes = {v.split("://")[0] for v in values if isinstance(v, str) and "://" in v}
-    for scheme, provider in (("gs", "gcs"), ("s3", "s3")):
-        if scheme in schemes:
-            hints["storage"] = provider
-            break
-    return hints
+    return {}
 
 
 def _origin_url(root: Path) -> str:
@@ -412,22 +367,10 @@ def _comment(text: str) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
 
 
-class _IndentedDumper(yaml.SafeDumper):
-    """Indents list items under their key, as the example hub files are written."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        return super().increase_indent(flow, False)
-
-
 def _dump(key: str, value: Any) -> str:
-    return yaml.dump(
-        {key: value},
-        Dumper=_IndentedDumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=96,
-    )
+    from hubtrain.profiles_import import dump_yaml
+
+    return dump_yaml({key: value})
 
 
 _PROFILE_ORDER = ("display_name", "slug", "description", "default")
@@ -443,6 +386,8 @@ def _tidy(data: dict[str, Any]) -> dict[str, Any]:
         for key in keys:
             if data.get(section, {}).get(key) in ("", []):
                 del data[section][key]
+    if not data.get("defaults"):
+        data.pop("defaults", None)
     data["profile_list"] = [
         {k: p[k] for k in _PROFILE_ORDER if k in p} | p for p in data.get("profile_list", [])
     ]
@@ -460,6 +405,11 @@ def render_hub_file(data: dict[str, Any], path: str, values_file: str = "") -> s
         if values_file
         else "Add profiles, options and overrides as in your hub's singleuser.profileList."
     )
+    if not data.get("profile_list"):
+        profiles_note += (
+            "\nEmpty: the hub has no profile list, so servers start straight away, without "
+            "an options page."
+        )
     sections = [
         (
             None,
@@ -475,6 +425,12 @@ def render_hub_file(data: dict[str, Any], path: str, values_file: str = "") -> s
             "profile_list",
             "What users choose on the server options page, in KubeSpawner's own schema.\n"
             + profiles_note,
+        ),
+        (
+            "defaults",
+            "What every server gets unless its profile says otherwise (Zero to JupyterHub's\n"
+            "singleuser.image, .memory, .cpu), in KubeSpawner's names. A profile's override of\n"
+            "null removes a value (no limit); a key it leaves out keeps the value here.",
         ),
         (
             "storage",
@@ -549,10 +505,14 @@ def run_init(args: argparse.Namespace, interactive: bool) -> Path:
     path, overwrite = _target(answers, args, name)
     draft.source = str(path)
     url = draft.answer(("url",), "Hub address, like https://hub.example.org", args.url, "--url")
-    values_file = _profiles(draft, args)
-    hints = values_hints(values_file) if values_file else {}
+    hints = _profiles(draft, args)
+    values_file = hints.pop("values_file", "")
     if hints and interactive:
-        found = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in hints.items())
+        found = ", ".join(
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in hints.items()
+            if key != "shared_dirs"
+        )
         print(f"  Also read from it, as defaults below: {found}")
 
     def default(key: str) -> str:
@@ -594,17 +554,21 @@ def run_init(args: argparse.Namespace, interactive: bool) -> Path:
     draft.answer(
         ("storage", "home_quota"),
         "Home directory quota, like 10 GiB",
-        args.home_quota,
+        args.home_quota or hints.get("home_quota", ""),
         "--home-quota",
         optional=True,
     )
+    mounted = {d["path"]: d for d in hints.get("shared_dirs", [])}
     draft.answer(
         ("storage", "shared_dirs"),
         "Shared folders, relative to home, separated by commas",
-        ",".join(args.shared_dir),
+        ",".join(args.shared_dir) or ",".join(mounted),
         "--shared-dir",
         optional=True,
-        convert=lambda text: [{"path": d.strip()} for d in text.split(",") if d.strip()],
+        # A folder the values file mounts keeps what it said (read-only mounts).
+        convert=lambda text: [
+            mounted.get(d.strip(), {"path": d.strip()}) for d in text.split(",") if d.strip()
+        ],
         typed=False,
     )
     draft.answer(
@@ -659,6 +623,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Write a hub file; exit 2 with one line if an answer or flag is not usable."""
     interactive = not args.no_input and sys.stdin.isatty()
     path = run_init(args, interactive)
+    for line in load_hub(path).warnings:
+        print(f"hubtrain: warning: {line}", file=sys.stderr)
     print(f"Wrote {path}. Next (book/reference/rehosting.md walks through each step):")
     print(f"  - build the book and the student release: make book HUB={path}")
     print(f"  - publish the release for learners: make publish HUB={path}")

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from hubtrain.config import HubConfig, Profile, UnlistedChoice
-from hubtrain.learner.hubcheck import profile_overrides
 from hubtrain.links import exercise_link
 
 __all__ = [
+    "UNNAMED_IMAGE",
     "book_facts",
     "duration",
     "profile_rows",
+    "resources",
     "substitutions",
     "unlisted_choice_text",
 ]
@@ -35,14 +36,18 @@ def duration(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def _resource(profile: Profile, name: str) -> str:
-    """A profile's setting as a learner gets it by default, written as in the hub file.
+def _resource(overrides: dict[str, Any], name: str) -> str:
+    """One setting as a learner gets it by default, written as in the hub file.
 
-    KubeSpawner applies the profile's `kubespawner_override`, then each option's
-    default choice; many hubs set memory and CPU only in the choices.
+    `overrides` are the hub's defaults with the profile's overrides and each
+    option's default choice applied (`HubConfig.server_overrides`).
     """
-    value = profile_overrides(profile.model_dump()).get(name)
-    return "" if value is None else _size_text(name, value)
+    value = overrides.get(name)
+    if value is None:
+        return ""
+    if "{value}" in str(value):
+        return "the value you type"
+    return _size_text(name, value)
 
 
 def _depends_on(profile: Profile, names: tuple[str, ...]) -> str:
@@ -88,34 +93,110 @@ def unlisted_choice_text(unlisted: UnlistedChoice) -> str:
 
 
 def _options_text(profile: Profile) -> str:
-    parts = []
+    """One line per choice, "Option: choice", the preselected one marked.
+
+    Lines, not a comma-separated list: real choice names contain commas ("~2 GB, ~0.25
+    CPU"). KubeSpawner preselects the choice marked default, else the first listed;
+    an option with only a free-text entry shows that entry alone.
+    """
+    lines = []
     for option in profile.profile_options.values():
-        choices = [c.display_name for c in option.choices.values()]
+        choices = list(option.choices.values())
+        preselected = next((c for c in choices if c.default), choices[0] if choices else None)
         unlisted = option.unlisted_choice
+        entries = len(choices) + bool(unlisted and unlisted.enabled)
+        for choice in choices:
+            mark = " (preselected)" if choice is preselected and entries > 1 else ""
+            # Hubs that filter by group (2i2c's) also restrict single choices this way.
+            groups = (choice.model_extra or {}).get("allowed_groups") or []
+            if groups:
+                mark += f" (only for members of {' or '.join(map(str, groups))})"
+            lines.append(f"{option.display_name}: {choice.display_name}{mark}")
         if unlisted and unlisted.enabled:
-            choices.append(unlisted_choice_text(unlisted))
-        parts.append(f"{option.display_name}: {', '.join(choices)}")
-    return "; ".join(parts)
+            lines.append(f"{option.display_name}: {unlisted_choice_text(unlisted)}")
+    return "\n".join(lines)
 
 
-def _image_text(profile: Profile) -> str:
-    image = profile.override("image")
-    if image:
-        return image
-    images = [
-        str(choice.kubespawner_override["image"])
-        for option in profile.profile_options.values()
-        for choice in option.choices.values()
-        if "image" in choice.kubespawner_override
-    ]
-    return " or ".join(images) if images else "the hub's default image"
+_NAMED_BY_LEARNER = "one you name on the options page"
+# What a server runs when nothing names an image. On Zero to JupyterHub that is the
+# chart's own `singleuser.image`: quay.io/jupyterhub/k8s-singleuser-sample (Docker
+# Hub's jupyterhub/k8s-singleuser-sample before the chart moved to quay.io in
+# jupyterhub/zero-to-jupyterhub-k8s#3254), whose tag chartpress sets to the chart's
+# version when the chart is published. A values file does not say the chart's
+# version, so the tag cannot be named here.
+UNNAMED_IMAGE = (
+    "not named in the hub file; on Zero to JupyterHub, the chart's sample image"
+    " (quay.io/jupyterhub/k8s-singleuser-sample, tagged with the chart's version)"
+)
+
+
+def _image_text(profile: Profile, overrides: dict[str, Any]) -> str:
+    """The image(s) a learner can get with this profile.
+
+    Each listed choice's image, then "one you name" for a free-text image; without
+    choices, the profile's (or the hub's) image; `UNNAMED_IMAGE` only when neither
+    the profile nor the hub file names one.
+    """
+    images: list[str] = []
+    for option in profile.profile_options.values():
+        images += [
+            str(c.kubespawner_override["image"])
+            for c in option.choices.values()
+            if c.kubespawner_override.get("image")
+        ]
+        unlisted = option.unlisted_choice
+        if unlisted and unlisted.enabled and "image" in unlisted.kubespawner_override:
+            images.append(_NAMED_BY_LEARNER)
+    if images:
+        return " or ".join(dict.fromkeys(images))
+    image = overrides.get("image")
+    if image and "{value}" in str(image):
+        return _NAMED_BY_LEARNER
+    return str(image) if image else UNNAMED_IMAGE
+
+
+def _gpu_text(overrides: dict[str, Any]) -> str:
+    """GPUs and other extra resources (`extra_resource_limits`): "1 × nvidia.com/gpu"."""
+    extra = overrides.get("extra_resource_limits") or {}
+    return ", ".join(f"{count} × {name}" for name, count in extra.items() if count)
+
+
+def resources(hub: HubConfig, profile: Profile | None = None) -> dict[str, str]:
+    """CPU, memory, image and GPUs of a server of `profile` (default choices); without
+    one, of the default profile, or of the hub's only kind of server on a hub
+    without a profile list."""
+    profile = profile or hub.default_profile
+    overrides = hub.server_overrides(profile)
+    shown = profile or _NO_PROFILE
+    cpu = ("cpu_guarantee", "cpu_limit")
+    memory = ("mem_guarantee", "mem_limit")
+    return {
+        "cpu": _range(*(_resource(overrides, n) for n in cpu)) + _depends_on(shown, cpu),
+        "memory": _range(*(_resource(overrides, n) for n in memory)) + _depends_on(shown, memory),
+        "image": _image_text(shown, overrides),
+        "gpu": _gpu_text(overrides),
+    }
+
+
+# A hub without a profile list gives every server the hub's defaults alone.
+_NO_PROFILE = Profile(display_name="(no profile list)")
+
+
+def _who(profile: Profile) -> str:
+    """Who sees the profile: KubeSpawner offers one with `allowed_groups` only to
+    members of at least one of those groups."""
+    if not profile.allowed_groups:
+        return "everyone"
+    return "members of " + " or ".join(profile.allowed_groups)
 
 
 def profile_rows(hub: HubConfig) -> list[dict[str, str]]:
     """One row per profile, in the hub's order, with the columns the book shows.
 
-    Guarantees and limits are printed exactly as written in the hub file (KubeSpawner
-    units such as `4G`), so the table matches what an administrator configured.
+    Guarantees and limits are what a server gets: the hub-wide defaults, then the
+    profile's overrides and default choices, printed as written in the hub file
+    (KubeSpawner units such as `4G`), so the table matches what an administrator
+    configured. A hub without a profile list has no rows.
     """
     rows = []
     for profile in hub.profile_list:
@@ -125,13 +206,8 @@ def profile_rows(hub: HubConfig) -> list[dict[str, str]]:
                 + (" (default)" if profile is hub.default_profile else ""),
                 "slug": profile.key,
                 "description": profile.description,
-                "cpu": _range(_resource(profile, "cpu_guarantee"), _resource(profile, "cpu_limit"))
-                + _depends_on(profile, ("cpu_guarantee", "cpu_limit")),
-                "memory": _range(
-                    _resource(profile, "mem_guarantee"), _resource(profile, "mem_limit")
-                )
-                + _depends_on(profile, ("mem_guarantee", "mem_limit")),
-                "image": _image_text(profile),
+                "who": _who(profile),
+                **resources(hub, profile),
                 "options": _options_text(profile),
             }
         )
@@ -144,8 +220,8 @@ def _range(guarantee: str, limit: str) -> str:
     if limit:
         return f"up to {limit}"
     if guarantee:
-        return f"{guarantee} guaranteed"
-    return "not set"
+        return f"{guarantee} guaranteed, no limit"
+    return "no guarantee or limit set"
 
 
 def _shared_dirs_text(hub: HubConfig) -> str:
@@ -163,6 +239,7 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
     Keep names flat and obvious: content authors use them in prose.
     """
     storage = hub.storage
+    server = resources(hub)
     return {
         "hub_name": hub.name,
         "hub_url": hub.url,
@@ -187,7 +264,36 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
         "course_repo": hub.content.repo,
         "course_branch": hub.content.branch,
         "course_dir": hub.content.directory,
-        "default_profile": hub.default_profile.display_name,
+        "default_profile": (
+            hub.default_profile.display_name
+            if hub.default_profile
+            else "none: every server is the same on this hub"
+        ),
+        # The server a learner starts without choosing anything: the default profile's, or
+        # (no list) the one kind every server is.
+        "the_default_server": (
+            f"a server with the default profile (**{hub.default_profile.display_name}**)"
+            if hub.default_profile
+            else "a server (every server on this hub is the same)"
+        ),
+        # What every server gets on a hub without a profile list (else the default profile's).
+        "server_memory": server["memory"],
+        "server_cpu": server["cpu"],
+        "server_image": server["image"],
+        "server_gpu": server["gpu"] or "none",
+        # What happens when a stopped server is started (KubeSpawner shows its options page
+        # whenever the profile list is not empty; without one the server starts at once).
+        "starting_your_server": (
+            "the hub shows its **Server Options** page: choose a profile and press **Start**"
+            if hub.has_options_page
+            else "the hub starts it straight away"
+        ),
+        # How a learner gets other software: another profile, or (no list) the administrators.
+        "get_another_image": (
+            "stop your server and start it with a profile or image that offers R"
+            if hub.has_options_page
+            else "every server on this hub runs the same image, so ask the hub's administrators"
+        ),
         "shared_dirs": _shared_dirs_text(hub),
     }
 
@@ -201,6 +307,7 @@ def book_facts(hub: HubConfig, assignment_paths: list[str], hub_url: str = "") -
         "hub": hub.facts(),
         "substitutions": substitutions(hub),
         "profiles": profile_rows(hub),
+        "server": resources(hub),
         "links": {path: exercise_link(hub, path, hub_url) for path in assignment_paths},
         "link_base": {
             "repo": hub.content.repo,

@@ -4,6 +4,9 @@
 setting at it. Pages then use:
 
 - ``{hub-profiles}``: the hub's profile table, generated from its `profile_list`;
+- ``{hub-if} options-page`` / ``{hub-if} no-options-page``: content for hubs with
+  (or without) a profile list, so no page describes an options page a learner
+  never sees;
 - ``{exercise-link} 01-login/login.ipynb``: a button that opens that notebook of
   the student release on the hub through nbgitpuller, and a second one for its R
   twin (the R assignment `01-login-r/login_r.ipynb`) when the release has one;
@@ -36,11 +39,16 @@ logger = logging.getLogger(__name__)
 PROFILE_COLUMNS = (
     ("name", "Profile"),
     ("description", "What it is for"),
+    ("who", "Who can choose it"),
     ("cpu", "CPU"),
     ("memory", "Memory"),
+    ("gpu", "GPUs"),
     ("image", "Image"),
     ("options", "Choices on the options page"),
 )
+# Shown only when some profile needs them: most hubs offer every profile to
+# everyone and have no GPUs, and an empty column only widens the table.
+OPTIONAL_COLUMNS = {"who": "everyone", "gpu": ""}
 
 
 def _facts(directive: SphinxDirective) -> dict[str, Any]:
@@ -62,30 +70,76 @@ class HubProfiles(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         rows = _facts(self)["profiles"]
+        if not rows:
+            logger.warning(
+                "hub-profiles: this hub has no profile list; show the table only where "
+                "profiles are offered (inside {hub-if} options-page)",
+                location=self.get_location(),
+            )
+            return []
+        columns = [
+            (key, label)
+            for key, label in PROFILE_COLUMNS
+            if key not in OPTIONAL_COLUMNS or any(r[key] != OPTIONAL_COLUMNS[key] for r in rows)
+        ]
         table = nodes.table(classes=["hubtrain-profiles"])
         # Names exactly as the options page shows them ("Other...", not "Other…").
         table["support_smartquotes"] = False
-        group = nodes.tgroup(cols=len(PROFILE_COLUMNS))
+        group = nodes.tgroup(cols=len(columns))
         table += group
-        for _ in PROFILE_COLUMNS:
+        for _ in columns:
             group += nodes.colspec(colwidth=1)
         head = nodes.thead()
         group += head
-        head += self._row([label for _, label in PROFILE_COLUMNS])
+        head += self._row([label for _, label in columns])
         body = nodes.tbody()
         group += body
         for row in rows:
-            body += self._row([row[key] or "–" for key, _ in PROFILE_COLUMNS])
+            body += self._row([row[key] or "–" for key, _ in columns])
         return [table]
 
     @staticmethod
     def _row(cells: list[str]) -> nodes.row:
+        """A table row; a cell of several lines (one choice per line) becomes a list."""
         row = nodes.row()
         for text in cells:
             entry = nodes.entry()
-            entry += nodes.paragraph(text=text)
+            lines = text.splitlines()
+            if len(lines) > 1:
+                items = nodes.bullet_list()
+                for line in lines:
+                    item = nodes.list_item()
+                    item += nodes.paragraph(text=line)
+                    items += item
+                entry += items
+            else:
+                entry += nodes.paragraph(text=text)
             row += entry
         return row
+
+
+class HubIf(SphinxDirective):
+    """Content shown only on hubs where a condition holds, so a page never describes
+    what this hub's learners will not see.
+
+    ``options-page``: the hub has a profile list, so KubeSpawner shows its options
+    page; ``no-options-page``: it has none, and servers start straight away.
+    The content may hold whole sections (headings included), so a section that
+    only one kind of hub has can be left out of the other's book.
+    """
+
+    required_arguments = 1
+    has_content = True
+    CONDITIONS = ("options-page", "no-options-page")
+
+    def run(self) -> list[nodes.Node]:
+        condition = self.arguments[0]
+        if condition not in self.CONDITIONS:
+            raise self.error(f"hub-if: expected one of {', '.join(self.CONDITIONS)}")
+        has_list = bool(_facts(self)["hub"]["profile_list"])
+        if has_list != (condition == "options-page"):
+            return []
+        return self.parse_content_to_nodes(allow_section_headings=True)
 
 
 class ExerciseLink(SphinxDirective):
@@ -228,6 +282,7 @@ def _lighten_pages(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("hubtrain_facts", "", "env")
     app.add_directive("hub-profiles", HubProfiles)
+    app.add_directive("hub-if", HubIf)
     app.add_directive("exercise-link", ExerciseLink)
     app.add_directive("hub-storage-example", StorageExample)
     app.add_directive("hub-image-checklist", ImageChecklist)

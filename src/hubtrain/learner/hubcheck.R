@@ -48,6 +48,27 @@ hubcheck <- local({
     value
   }
 
+  # This server's MEM_LIMIT (bytes) or CPU_LIMIT (cores) as a number, Inf when unset
+  # (as hubcheck.py's `limit`): JupyterHub writes them only when a limit is set, so
+  # on a hub without one their absence is the answer, "no limit". JUPYTERHUB_USER,
+  # which every server has, tells whether this is a hub at all.
+  limit <- function(name) {
+    need_env("JUPYTERHUB_USER")
+    value <- Sys.getenv(name)
+    if (nzchar(value)) as.numeric(value) else Inf
+  }
+
+  # A limit from `limit()` in words, for a check's message (as hubcheck.py's
+  # `limit_text`): unit "bytes", "GiB" or "" (the plain number).
+  limit_text <- function(value, unit = "") {
+    if (is.infinite(value)) return("not set, so there is no limit")
+    switch(unit,
+      bytes = sprintf("%.0f bytes", value),
+      GiB = sprintf("%g GiB", value / 2^30),
+      sprintf("%g", value)
+    )
+  }
+
   hub_facts <- function() {
     if (is.null(facts)) {
       path <- file.path(here, "hub.json")
@@ -365,27 +386,39 @@ hubcheck <- local({
     as.numeric(text)
   }
 
+  # Apply one kubespawner_override as KubeSpawner does: a null (NULL here) removes
+  # the setting ("no limit"), anything else replaces it (as hubcheck.py's `_apply`).
+  apply_override <- function(merged, override) {
+    for (key in names(override)) merged[key] <- list(override[[key]])
+    Filter(Negate(is.null), merged)
+  }
+
   # The hub's profiles with a memory limit (default choices), smallest first, as a
-  # data frame with slug, name, mem_limit (bytes) and cpu_limit (NA if none).
+  # data frame with slug, name, mem_limit (bytes) and cpu_limit (NA if none). The
+  # hub-wide defaults apply first, then each profile's overrides (as hubcheck.py).
   profile_limits <- function() {
+    facts <- hub_facts()
     rows <- list()
-    for (profile in hub_facts()$profile_list) {
-      merged <- profile$kubespawner_override
+    for (profile in facts$profile_list) {
+      merged <- apply_override(list(), facts$defaults)
+      merged <- apply_override(merged, profile$kubespawner_override)
       for (option in profile$profile_options) {
         choices <- option$choices
         defaults <- vapply(choices, function(c) isTRUE(c$default), logical(1))
         chosen <- if (any(defaults)) choices[[which(defaults)[1]]] else if (length(choices)) choices[[1]]
-        for (key in names(chosen$kubespawner_override)) merged[[key]] <- chosen$kubespawner_override[[key]]
+        # An option with only a free-text entry has no default: the learner types a value.
+        if (is.null(chosen) && isTRUE(option$unlisted_choice$enabled)) chosen <- option$unlisted_choice
+        merged <- apply_override(merged, chosen$kubespawner_override)
       }
-      if (is.null(merged$mem_limit)) next
-      slug <- profile$slug
-      if (is.null(slug) || !nzchar(slug)) {
-        slug <- gsub("^-|-$", "", gsub("[^a-z0-9]+", "-", tolower(profile$display_name)))
-      }
+      # No limit, or one the learner types on the options page ("{value}G").
+      if (is.null(merged$mem_limit) || grepl("{value}", merged$mem_limit, fixed = TRUE)) next
       rows[[length(rows) + 1]] <- data.frame(
-        slug = slug, name = profile$display_name, mem_limit = mem_bytes(merged$mem_limit),
+        slug = profile$slug, name = profile$display_name, mem_limit = mem_bytes(merged$mem_limit),
         cpu_limit = if (is.null(merged$cpu_limit)) NA_real_ else as.numeric(merged$cpu_limit)
       )
+    }
+    if (!length(rows)) {
+      return(data.frame(slug = character(), name = character(), mem_limit = numeric(), cpu_limit = numeric()))
     }
     table <- do.call(rbind, rows)
     table <- table[order(table$mem_limit), , drop = FALSE]

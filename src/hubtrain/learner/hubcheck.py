@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import time
@@ -38,6 +39,8 @@ __all__ = [
     "expect",
     "grading",
     "hub_facts",
+    "limit",
+    "limit_text",
     "matching_profiles",
     "mem_bytes",
     "need_env",
@@ -98,6 +101,32 @@ def need_env(name: str, allow_empty: bool = False) -> str:
     return value
 
 
+def limit(name: str) -> float:
+    """This server's `MEM_LIMIT` (bytes) or `CPU_LIMIT` (cores), `math.inf` when unset.
+
+    JupyterHub writes these variables only when a limit is set: on a hub that sets
+    none (the Zero to JupyterHub chart's default) the variable is absent, and that
+    absence is the answer, "no limit", not a sign of being off the hub. Whether this
+    is a hub at all is told by `JUPYTERHUB_USER`, which every server has.
+    """
+    need_env("JUPYTERHUB_USER")
+    value = os.environ.get(name)
+    return float(value) if value else math.inf
+
+
+def limit_text(value: float, unit: str = "") -> str:
+    """A limit from `limit()` in words, for a check's message.
+
+    `unit` "bytes" gives "2147483648 bytes", "GiB" gives "2 GiB", "" the plain number;
+    an unset limit is "not set, so there is no limit" whatever the unit.
+    """
+    if math.isinf(value):
+        return "not set, so there is no limit"
+    if unit == "bytes":
+        return f"{value:.0f} bytes"
+    return f"{value / 2**30:g} GiB" if unit == "GiB" else f"{value:g}"
+
+
 _FACTS: dict[str, Any] = {}
 
 
@@ -147,26 +176,51 @@ def _option_choices(profile: dict[str, Any]) -> list[list[tuple[str, dict[str, A
     return result
 
 
-def profile_overrides(profile: dict[str, Any]) -> dict[str, Any]:
-    """The overrides KubeSpawner applies for `profile` when no option is changed.
+def _apply(merged: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """KubeSpawner's way of applying an override: a mapping merges into a mapping,
+    `None` removes the setting (an override of `null` means "no limit"), anything
+    else replaces it."""
+    for key, value in overrides.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            inner = dict(merged[key])
+            _apply(inner, value)
+            merged[key] = inner
+        else:
+            merged[key] = value
 
-    The profile's own `kubespawner_override` first, then each option's default
-    choice (the one marked `default`, else the first), as `load_user_options` does.
+
+def profile_overrides(
+    profile: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What KubeSpawner gives a server of `profile` when no option is changed.
+
+    The hub-wide `defaults` (hub.json's `defaults`) first, then the profile's own
+    `kubespawner_override`, then each option's default choice (the one marked
+    `default`, else the first), as `load_user_options` does. A key absent from an
+    override keeps the hub-wide value; a key set to `null` removes it.
     """
-    merged = dict(profile.get("kubespawner_override") or {})
+    merged = {k: v for k, v in (defaults or {}).items() if v not in (None, "", {})}
+    _apply(merged, profile.get("kubespawner_override") or {})
     for entries in _option_choices(profile):
-        merged.update(entries[0][1])
+        _apply(merged, entries[0][1])
     return merged
+
+
+def _typed(value: Any) -> bool:
+    """False for a value holding KubeSpawner's `{value}` placeholder (typed at start)."""
+    return value is not None and "{value}" not in str(value)
 
 
 def _matches(overrides: dict[str, Any], env: dict[str, str]) -> bool:
     """Whether a server started with `overrides` would have the variables in `env`."""
-    wanted = {
-        "MEM_LIMIT": overrides.get("mem_limit") and mem_bytes(overrides["mem_limit"]),
-        "CPU_LIMIT": overrides.get("cpu_limit"),
-    }
-    for var, want in wanted.items():
-        if want and (var not in env or float(env[var]) != float(want)):
+    for var, key in (("MEM_LIMIT", "mem_limit"), ("CPU_LIMIT", "cpu_limit")):
+        want = overrides.get(key)
+        if not _typed(want):
+            continue  # no limit, or one the learner typed: any value matches
+        want = mem_bytes(want) if key == "mem_limit" else float(want)
+        if var not in env or float(env[var]) != float(want):
             return False
     image = overrides.get("image")
     # An unlisted choice ("{value}") accepts whatever image the learner typed.
@@ -175,23 +229,27 @@ def _matches(overrides: dict[str, Any], env: dict[str, str]) -> bool:
 
 
 def matching_profiles(env: dict[str, str] | None = None) -> list[str]:
-    """Slugs of the hub's profiles (any option choices) that give this server's limits."""
+    """Slugs of the hub's profiles (any option choices) that give this server's limits.
+
+    A hub without a profile list gives every server its hub-wide settings: then the
+    answer is `[""]` (no profile to name) when the server has them, else `[]`.
+    """
     env = dict(os.environ) if env is None else env
+    facts = hub_facts()
+    if not facts["profile_list"]:
+        return [""] if _matches(profile_overrides({}, facts.get("defaults")), env) else []
     found = []
-    for profile in hub_facts()["profile_list"]:
-        base = profile.get("kubespawner_override") or {}
+    for profile in facts["profile_list"]:
         for combo in itertools.product(*_option_choices(profile)) or [()]:
-            merged = dict(base)
+            merged = profile_overrides(
+                {"kubespawner_override": profile.get("kubespawner_override")}, facts.get("defaults")
+            )
             for _, overrides in combo:
-                merged.update(overrides)
+                _apply(merged, overrides)
             if _matches(merged, env):
-                found.append(profile.get("slug") or _slug(profile["display_name"]))
+                found.append(profile["slug"])
                 break
     return found
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def profile_limits() -> list[dict[str, Any]]:
@@ -199,14 +257,15 @@ def profile_limits() -> list[dict[str, Any]]:
 
     Each entry has `slug`, `name`, `mem_limit` (bytes) and `cpu_limit` (or None).
     """
+    facts = hub_facts()
     rows = []
-    for profile in hub_facts()["profile_list"]:
-        overrides = profile_overrides(profile)
-        if not overrides.get("mem_limit"):
+    for profile in facts["profile_list"]:
+        overrides = profile_overrides(profile, facts.get("defaults"))
+        if not _typed(overrides.get("mem_limit")):
             continue
         rows.append(
             {
-                "slug": profile.get("slug") or _slug(profile["display_name"]),
+                "slug": profile["slug"],
                 "name": profile["display_name"],
                 "mem_limit": mem_bytes(overrides["mem_limit"]),
                 "cpu_limit": overrides.get("cpu_limit"),

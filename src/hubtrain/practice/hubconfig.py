@@ -70,6 +70,7 @@ class Settings:
     # default of 30 s. Tests of the idle culler shorten both to run in seconds.
     websocket_ping_interval: int = 0
     server_env: dict[str, str] = field(default_factory=dict)
+    server_defaults: dict[str, Any] = field(default_factory=dict)
     shared_dirs: list[str] = field(default_factory=list)
     writable_shared_dirs: list[str] = field(default_factory=list)
     confine: bool = False
@@ -179,6 +180,7 @@ def configure(c: Any, config_file: str) -> None:
 
     c.JupyterHub.spawner_class = "hubtrain.practice.spawner.PracticeSpawner"
     c.PracticeSpawner.profile_list = s.profile_list
+    c.PracticeSpawner.server_defaults = s.server_defaults
     c.PracticeSpawner.home_dir_template = str(state / "homes" / "{username}")
     c.PracticeSpawner.notebook_dir = str(state / "homes" / "{username}")
     c.PracticeSpawner.default_url = s.default_url

@@ -358,6 +358,7 @@ class PracticeHub:
             activity_interval=self.activity_interval,
             websocket_ping_interval=self.websocket_ping_interval,
             server_env=self._server_env(),
+            server_defaults=self.hub.defaults.overrides(),
             shared_dirs=[d.name for d in self.hub.storage.shared_dirs],
             writable_shared_dirs=[d.name for d in self.hub.storage.shared_dirs if d.writable],
             confine=bool(self.confine),

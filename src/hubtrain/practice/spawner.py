@@ -98,6 +98,11 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         config=True,
         help="KubeSpawner's profile_list: the profiles offered on the options page.",
     )
+    server_defaults = Dict(
+        config=True,
+        help="The hub-wide settings every server starts from (Zero to JupyterHub's "
+        "singleuser.image, .memory and .cpu), in kubespawner_override form.",
+    )
     image = Unicode(
         "",
         config=True,
@@ -255,8 +260,13 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         (or typed, or default) choice then overrides it, so an option can refine
         what its profile set.
         """
+        # The hub-wide settings first, at every start: this spawner object is reused
+        # for the learner's next start, which may choose a profile that sets less.
+        for name in ("image", "mem_limit", "mem_guarantee", "cpu_limit", "cpu_guarantee"):
+            self.apply_overrides({name: self.server_defaults.get(name, self.trait_defaults(name))})
         profiles = self.initialized_profiles()
         if not profiles:
+            # No profile list: no options page, and every server gets the defaults.
             return
         user_options = dict(self.user_options or {})
         self.validate_user_options(profiles, user_options)

@@ -298,7 +298,7 @@ def walk_one(walks: Walks, index: int, fire: Callable[..., None]) -> LearnerResu
     name = walks.names[index]
     options = walks.options[index]
     label = ",".join(
-        [options["profile"], *(f"{k}={v}" for k, v in options.items() if k != "profile")]
+        [options.get("profile", ""), *(f"{k}={v}" for k, v in options.items() if k != "profile")]
     )
     result = LearnerResult(name=name, profile=label)
     wait = walks.started + walks.arrivals[index] - time.monotonic()

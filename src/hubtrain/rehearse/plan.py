@@ -198,7 +198,8 @@ def make_plan(hub: HubConfig, flags: dict[str, Any], event: Path | None = None) 
     elif "profiles" in data:
         mix = _event_mix(hub, data["profiles"], source)
     else:
-        mix = [{"profile": hub.default_profile.key}]
+        # A hub without a profile list starts every server the same way: no options.
+        mix = [{"profile": hub.default_profile.key}] if hub.default_profile else [{}]
     groups = flags.get("groups") or data.get("groups") or []
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
         raise PlanError(f"{source}: groups expected a list of group names")

@@ -3,12 +3,16 @@ down, a waiver that matches nothing is stale, and an unwaived serious fault fail
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from hubtrain.a11y.axe import Violation
+from hubtrain.a11y.ceiling import CEILING_FILE, WAIVERS_FILE, raised
 from hubtrain.a11y.waivers import WAIVER_CEILING, Waiver, load_waivers, stale, unwaived
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BUTTON = Violation(
     "hub:login page",
@@ -63,3 +67,38 @@ def test_a_waiver_without_issue_scope_or_reason_is_refused(
     path.write_text(f"- {entry}\n")
     with pytest.raises(ValueError, match=complaint):
         load_waivers(path)
+
+
+def test_the_ceiling_and_the_waivers_never_went_up_since_main() -> None:
+    """Compared with main in git, not with a constant the same commit could raise."""
+    assert raised(ROOT) == ""
+
+
+def _commit(repo: Path, ceiling: int, waivers: int, message: str) -> None:
+    entry = "- {scope: hub, rule: region, where: x, why: y, upstream: a/b#1}\n"
+    (repo / WAIVERS_FILE).write_text(entry * waivers)
+    (repo / CEILING_FILE).write_text(f'"""Waivers."""\n\nWAIVER_CEILING = {ceiling}\n')
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", message], check=True)
+
+
+def test_a_ceiling_raised_with_a_new_waiver_is_caught_on_a_branch_and_on_main(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "accessibility").mkdir(parents=True)
+    (repo / "src" / "hubtrain" / "a11y").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    _commit(repo, 5, 5, "five waivers")
+    subprocess.run(["git", "-C", str(repo), "checkout", "-qb", "topic"], check=True)
+    _commit(repo, 6, 6, "a sixth waiver, and the ceiling raised with it")
+    said = raised(repo)
+    assert "WAIVER_CEILING went up from 5 to 6" in said
+    assert "the waivers went up from 5 to 6" in said
+    _commit(repo, 4, 4, "one fixed")
+    assert raised(repo) == ""
+    # Merged into main: main's tip is compared with the commit before it.
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "main"], check=True)
+    _commit(repo, 7, 7, "raised on main itself")
+    assert "went up from 5 to 7" in raised(repo)

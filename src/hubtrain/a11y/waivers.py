@@ -5,7 +5,8 @@ on. A waiver matches a `Violation` of its scope ("book", "hub" or "lab") with it
 rule whose selector or markup contains its `where` text. The gate fails on a
 serious or critical violation no waiver matches, and on a waiver that matches
 nothing (the fault is gone: delete the waiver). There may be at most
-`WAIVER_CEILING` waivers: lower it when you delete one, never raise it.
+`WAIVER_CEILING` waivers: lower it when you delete one, never raise it
+(`ceiling.py` compares both with main's, in git).
 """
 
 from __future__ import annotations

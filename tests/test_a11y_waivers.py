@@ -23,7 +23,7 @@ BUTTON = Violation(
     "Elements must meet contrast",
 )
 LANDMARK = Violation("hub:login page", "region", "moderate", "body > div", "<div>", "Landmarks")
-WAIVER = Waiver("hub", "color-contrast", "btn-jupyter", "jupyterhub/jupyterhub#4260", "orange")
+WAIVER = Waiver("hub", "color-contrast", ".btn-jupyter", "jupyterhub/jupyterhub#4260", "orange")
 
 
 def test_the_waiver_file_is_valid_and_at_its_ceiling() -> None:
@@ -45,6 +45,34 @@ def test_a_waived_fault_passes_and_an_unwaived_one_fails() -> None:
     assert unwaived([BUTTON], [other_rule, other_scope]) == [BUTTON]
 
 
+def _on(html: str, target: str = "#login_submit") -> Violation:
+    return Violation("hub:login page", "color-contrast", "serious", target, html, "contrast")
+
+
+@pytest.mark.parametrize(
+    ("where", "html", "waived"),
+    [
+        (".btn-jupyter", '<input class="btn btn-jupyter" value="Sign in">', True),
+        ("input.btn-jupyter", '<input class="btn btn-jupyter" value="Sign in">', True),
+        # A longer class, the text in a value or in the selector: not the element named.
+        (".btn-jupyter", '<input class="btn btn-jupyter-dark" value="Sign in">', False),
+        (".btn-jupyter", '<input class="btn" value="btn-jupyter">', False),
+        ("a.btn-jupyter", '<input class="btn btn-jupyter" value="Sign in">', False),
+        ('[role="feed"]', '<div class="jp-Notebook" role="feed">', True),
+        ('[role="feed"]', '<div role="feedback">', False),
+        ("jp-button", '<jp-button aria-pressed="false" class="x">', True),
+        ("jp-button", '<jp-buttons aria-pressed="false">', False),
+        ("<h1>Sign in</h1>", "<h1>Sign in</h1>", True),
+        ("<h1>Sign in</h1>", '<h1>Sign in</h1><p class="x">', False),
+    ],
+)
+def test_a_waiver_names_its_element_exactly(where: str, html: str, waived: bool) -> None:
+    waiver = Waiver("hub", "color-contrast", where, WAIVER.upstream, "x")
+    # The selector axe gives carries the class too: matching its text would waive more.
+    violation = _on(html, target=".btn-jupyter-dark, #feed")
+    assert unwaived([violation], [waiver]) == ([] if waived else [violation])
+
+
 def test_a_waiver_that_matches_nothing_is_stale() -> None:
     assert stale([BUTTON], [WAIVER], "hub") == []
     assert stale([LANDMARK], [WAIVER], "hub") == [WAIVER]
@@ -58,6 +86,7 @@ def test_a_waiver_that_matches_nothing_is_stale() -> None:
         ("{scope: hub, rule: region, where: x, why: y, upstream: '#12'}", "upstream"),
         ("{scope: ours, rule: region, where: x, why: y, upstream: a/b#1}", "scope"),
         ("{scope: hub, rule: region, where: x, upstream: a/b#1}", "why"),
+        ("{scope: hub, rule: region, where: 'Sign in', why: y, upstream: a/b#1}", "selector"),
     ],
 )
 def test_a_waiver_without_issue_scope_or_reason_is_refused(

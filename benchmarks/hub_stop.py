@@ -90,7 +90,13 @@ def one_run(state: Path, tmp: Path, servers: int) -> tuple[float, int, list[str]
         return seconds, len(started), [" ".join(p.cmdline()[:3]) for p in alive]
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            # The hub runs in a session of its own: killing the command's group alone
+            # would leave it running. Stop it as Ctrl-C does, then kill what is left.
+            family = psutil.Process(process.pid).children(recursive=True)
+            os.killpg(process.pid, signal.SIGINT)
+            _, left = psutil.wait_procs([psutil.Process(process.pid), *family], timeout=60)
+            for survivor in left:
+                survivor.kill()
             process.wait()
 
 

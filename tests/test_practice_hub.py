@@ -285,6 +285,8 @@ def test_a_second_hub_is_refused_and_ctrl_c_stops_everything(
         started = psutil.Process(process.pid).children(recursive=True)
         servers = [p for p in started if "jupyterhub-singleuser" in " ".join(p.cmdline())]
         assert len(servers) >= 3  # each server (and its sandbox) is ours to stop
+        # Nobody reads what it says while stopping (a closed terminal): it still stops all.
+        process.stdout.close()
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=120) == 0
         _, alive = psutil.wait_procs(started, timeout=10)

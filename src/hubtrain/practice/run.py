@@ -576,16 +576,19 @@ def _stop_together(
                 process.terminate()
     end = time.monotonic() + deadline
     alive = processes
-    while alive and (left := end - time.monotonic()) > 0:
-        _, alive = psutil.wait_procs(alive, timeout=min(1.0, left))
-        waiting = sorted({w for w in map(_what, alive) if w})
-        if alive and time.monotonic() < end:
-            what = ", ".join(waiting) or "sandboxes"
-            say(f"Waiting for {what} to stop ({end - time.monotonic():.0f} s at most) ...")
-    for process in alive:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
-    psutil.wait_procs(alive, timeout=5)
+    try:
+        while alive and (left := end - time.monotonic()) > 0:
+            _, alive = psutil.wait_procs(alive, timeout=min(1.0, left))
+            waiting = sorted({w for w in map(_what, alive) if w})
+            if alive and time.monotonic() < end:
+                what = ", ".join(waiting) or "sandboxes"
+                say(f"Waiting for {what} to stop ({end - time.monotonic():.0f} s at most) ...")
+    finally:
+        # Also when telling failed or a second signal came: nothing outlives the deadline.
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(alive, timeout=5)
 
 
 def kubespawner_profile(profile: object) -> dict[str, object]:
@@ -600,6 +603,12 @@ def kubespawner_profile(profile: object) -> dict[str, object]:
 
 
 # -- the command line ------------------------------------------------------------
+
+
+def _tell(line: str) -> None:
+    """Print a line of progress; a terminal that is gone (closed pipe) stops nothing."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -622,7 +631,7 @@ def _serve(args: argparse.Namespace) -> int:
             public=args.public,
             password=os.environ.get("HUBTRAIN_PASSWORD", ""),
             idle_timeout=args.idle_timeout,
-            say=lambda line: print(line, flush=True),
+            say=_tell,
         )
         print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
         practice.start()
@@ -650,7 +659,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"hubtrain: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("Stopping the practice hub ...", flush=True)
+        _tell("Stopping the practice hub ...")
         return 0
     finally:
         if practice is not None:

@@ -74,7 +74,18 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _pages(book: BuildResult) -> list[str]:
-    return sorted(p.relative_to(book.html).as_posix() for p in (book.html / "book").rglob("*.html"))
+    """Every page a reader can open: the chapters, and Sphinx's own search and index pages.
+
+    The top folder's `index.html` only forwards to the first chapter.
+    """
+    chapters = [p.relative_to(book.html).as_posix() for p in (book.html / "book").rglob("*.html")]
+    own = [p.name for p in book.html.glob("*.html") if p.name != "index.html"]
+    assert {"genindex.html", "search.html"} <= set(own), own
+    return sorted(chapters) + sorted(own)
+
+
+# Scanned with results on it: an empty search page hides the part readers use.
+SEARCH = "search.html?q=nbgitpuller"
 
 
 def _open(page: Page, url: str) -> None:
@@ -105,7 +116,10 @@ def scan(browser: Browser, site: str, book: BuildResult) -> tuple[list[str], lis
         context.add_init_script(STILL)
         page = context.new_page()
         for path in _pages(book):
+            path = SEARCH if path == "search.html" else path
             _open(page, f"{site}/{path}")
+            if path == SEARCH:
+                expect(page.locator("#search-results li a").first).to_be_visible(timeout=30_000)
             # The theme follows the system's colour scheme ("auto" mode).
             expect(page.locator("html")).to_have_attribute("data-theme", scheme)
             views.append(f"book:{path} ({scheme})")
@@ -338,12 +352,12 @@ def test_search_still_works_after_unused_files_are_removed(
     script, still finds a page, and no page the gate visits asks for a missing file."""
     assert not (book.html / "_static" / "locales").exists()
     assert not list((book.html / "_static").rglob("*.map"))
-    assets = first_visit(browser, f"{site}/search.html?q=nbgitpuller")
+    assets = first_visit(browser, f"{site}/{SEARCH}")
     assert not missing(assets), missing(assets)
     context = browser.new_context()
     page = context.new_page()
     try:
-        page.goto(f"{site}/search.html?q=nbgitpuller")
+        page.goto(f"{site}/{SEARCH}")
         expect(page.locator("#search-results li a").first).to_be_visible(timeout=30_000)
     finally:
         context.close()

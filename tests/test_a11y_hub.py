@@ -1,6 +1,7 @@
 """The accessibility gate on the practice hub: the pages the book shows learners
 (login, server options, control panel, token page) and JupyterLab with a course
-exercise open and run, its widgets answered with the keyboard alone.
+exercise open and run, in its light and its dark theme, its widgets answered with
+the keyboard alone.
 
 One practice hub and one browser serve the module; a learner logs in once.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from playwright.sync_api import expect
 
 from hubtrain.a11y.axe import Violation, run_axe
 from hubtrain.a11y.keyboard import NO_FOCUS_RING, leave_by_tab, visible_focus
@@ -58,7 +60,8 @@ def chromium(hub: PracticeHub, launched_chromium) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def walk(hub: PracticeHub, chromium: Any) -> Iterator[tuple[Any, list[str], list[Violation]]]:
     """Log in, scan each hub page the book shows, start a server, open and run the
-    first exercise in JupyterLab and scan it: (the JupyterLab page, views, violations)."""
+    first exercise in JupyterLab and scan it in its dark and light themes (light last,
+    for the tests that use the page): (the JupyterLab page, views, violations)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(60_000)
     page = context.new_page()
@@ -87,10 +90,21 @@ def walk(hub: PracticeHub, chromium: Any) -> Iterator[tuple[Any, list[str], list
     browser.open_link(page, exercise_link(hub.hub, EXERCISE, hub.url))
     browser.run_each_cell(page)
     page.wait_for_selector(f"{ACTIVE} .widget-radio-box")
-    views.append("lab:JupyterLab, exercise open and run")
-    found.extend(run_axe(page, views[-1]))
+    for scheme, theme in (("dark", "JupyterLab Dark"), ("light", "JupyterLab Light")):
+        _choose_theme(page, theme, light=scheme == "light")
+        views.append(f"lab:JupyterLab, exercise open and run ({scheme})")
+        found.extend(run_axe(page, views[-1]))
     yield page, views, found
     context.close()
+
+
+def _choose_theme(page: Any, theme: str, light: bool) -> None:
+    """JupyterLab's theme is a setting, not the system's: chosen from its Settings menu."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(theme)}$")).click()
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(light).lower())
+    page.wait_for_load_state("networkidle")
 
 
 def _report(violations: list[Violation]) -> str:
@@ -102,7 +116,7 @@ def _report(violations: list[Violation]) -> str:
 
 def test_hub_pages_and_jupyterlab_have_no_unwaived_serious_violations(walk: Any) -> None:
     _, views, found = walk
-    assert len(views) == 6
+    assert len(views) == 7  # five hub pages, and JupyterLab in its light and dark theme
     bad = unwaived(found, load_waivers())
     assert not bad, "axe found serious or critical violations:\n" + _report(bad)
 

@@ -3,12 +3,16 @@ down, a waiver that matches nothing is stale, and an unwaived serious fault fail
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from hubtrain.a11y.axe import Violation
+from hubtrain.a11y.ceiling import CEILING_FILE, WAIVERS_FILE, raised
 from hubtrain.a11y.waivers import WAIVER_CEILING, Waiver, load_waivers, stale, unwaived
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BUTTON = Violation(
     "hub:login page",
@@ -19,7 +23,7 @@ BUTTON = Violation(
     "Elements must meet contrast",
 )
 LANDMARK = Violation("hub:login page", "region", "moderate", "body > div", "<div>", "Landmarks")
-WAIVER = Waiver("hub", "color-contrast", "btn-jupyter", "jupyterhub/jupyterhub#4260", "orange")
+WAIVER = Waiver("hub", "color-contrast", ".btn-jupyter", "jupyterhub/jupyterhub#4260", "orange")
 
 
 def test_the_waiver_file_is_valid_and_at_its_ceiling() -> None:
@@ -41,6 +45,34 @@ def test_a_waived_fault_passes_and_an_unwaived_one_fails() -> None:
     assert unwaived([BUTTON], [other_rule, other_scope]) == [BUTTON]
 
 
+def _on(html: str, target: str = "#login_submit") -> Violation:
+    return Violation("hub:login page", "color-contrast", "serious", target, html, "contrast")
+
+
+@pytest.mark.parametrize(
+    ("where", "html", "waived"),
+    [
+        (".btn-jupyter", '<input class="btn btn-jupyter" value="Sign in">', True),
+        ("input.btn-jupyter", '<input class="btn btn-jupyter" value="Sign in">', True),
+        # A longer class, the text in a value or in the selector: not the element named.
+        (".btn-jupyter", '<input class="btn btn-jupyter-dark" value="Sign in">', False),
+        (".btn-jupyter", '<input class="btn" value="btn-jupyter">', False),
+        ("a.btn-jupyter", '<input class="btn btn-jupyter" value="Sign in">', False),
+        ('[role="feed"]', '<div class="jp-Notebook" role="feed">', True),
+        ('[role="feed"]', '<div role="feedback">', False),
+        ("jp-button", '<jp-button aria-pressed="false" class="x">', True),
+        ("jp-button", '<jp-buttons aria-pressed="false">', False),
+        ("<h1>Sign in</h1>", "<h1>Sign in</h1>", True),
+        ("<h1>Sign in</h1>", '<h1>Sign in</h1><p class="x">', False),
+    ],
+)
+def test_a_waiver_names_its_element_exactly(where: str, html: str, waived: bool) -> None:
+    waiver = Waiver("hub", "color-contrast", where, WAIVER.upstream, "x")
+    # The selector axe gives carries the class too: matching its text would waive more.
+    violation = _on(html, target=".btn-jupyter-dark, #feed")
+    assert unwaived([violation], [waiver]) == ([] if waived else [violation])
+
+
 def test_a_waiver_that_matches_nothing_is_stale() -> None:
     assert stale([BUTTON], [WAIVER], "hub") == []
     assert stale([LANDMARK], [WAIVER], "hub") == [WAIVER]
@@ -54,6 +86,7 @@ def test_a_waiver_that_matches_nothing_is_stale() -> None:
         ("{scope: hub, rule: region, where: x, why: y, upstream: '#12'}", "upstream"),
         ("{scope: ours, rule: region, where: x, why: y, upstream: a/b#1}", "scope"),
         ("{scope: hub, rule: region, where: x, upstream: a/b#1}", "why"),
+        ("{scope: hub, rule: region, where: 'Sign in', why: y, upstream: a/b#1}", "selector"),
     ],
 )
 def test_a_waiver_without_issue_scope_or_reason_is_refused(
@@ -63,3 +96,38 @@ def test_a_waiver_without_issue_scope_or_reason_is_refused(
     path.write_text(f"- {entry}\n")
     with pytest.raises(ValueError, match=complaint):
         load_waivers(path)
+
+
+def test_the_ceiling_and_the_waivers_never_went_up_since_main() -> None:
+    """Compared with main in git, not with a constant the same commit could raise."""
+    assert raised(ROOT) == ""
+
+
+def _commit(repo: Path, ceiling: int, waivers: int, message: str) -> None:
+    entry = "- {scope: hub, rule: region, where: x, why: y, upstream: a/b#1}\n"
+    (repo / WAIVERS_FILE).write_text(entry * waivers)
+    (repo / CEILING_FILE).write_text(f'"""Waivers."""\n\nWAIVER_CEILING = {ceiling}\n')
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", message], check=True)
+
+
+def test_a_ceiling_raised_with_a_new_waiver_is_caught_on_a_branch_and_on_main(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "accessibility").mkdir(parents=True)
+    (repo / "src" / "hubtrain" / "a11y").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    _commit(repo, 5, 5, "five waivers")
+    subprocess.run(["git", "-C", str(repo), "checkout", "-qb", "topic"], check=True)
+    _commit(repo, 6, 6, "a sixth waiver, and the ceiling raised with it")
+    said = raised(repo)
+    assert "WAIVER_CEILING went up from 5 to 6" in said
+    assert "the waivers went up from 5 to 6" in said
+    _commit(repo, 4, 4, "one fixed")
+    assert raised(repo) == ""
+    # Merged into main: main's tip is compared with the commit before it.
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "main"], check=True)
+    _commit(repo, 7, 7, "raised on main itself")
+    assert "went up from 5 to 7" in raised(repo)

@@ -10,10 +10,13 @@ process; no secret and no hidden test may appear in anything written.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +30,7 @@ from test_grading_roundtrip import cell_scores
 from hubtrain.config import HubConfig
 from hubtrain.grading.course import prepare_course
 from hubtrain.grading.execute import Limits
-from hubtrain.grading.runner import SANDBOX_ON, BatchResult, grade_batch
+from hubtrain.grading.runner import SANDBOX_ON, BatchResult, Row, grade_batch
 from hubtrain.grading.samples import answered
 from hubtrain.release import nbgrader_env
 
@@ -139,6 +142,134 @@ STUCK_IN_C = """
 import re
 re.match(r"(a+)+$", "a" * 64 + "b")
 """
+# The memory this kernel already uses, as RLIMIT_DATA counts it (VmData, in KiB).
+_USED_PY = """
+used = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmData:"))
+"""
+_USED_R = """
+status <- grep("^VmData:", readLines("/proc/self/status"), value = TRUE)
+used <- as.numeric(gsub("[^0-9]", "", status)) * 1024
+"""
+# Runaway kernels name themselves with this (PR_SET_NAME, 15 bytes at most).
+RUNAWAY = f"hr{secrets.token_hex(3)}"
+# Every process this kernel can see: without PID isolation, the grader's own.
+PROC_WALK = """
+import os
+seen = []
+for pid in sorted(p for p in os.listdir("/proc") if p.isdigit()):
+    for part in ("environ", "cmdline"):
+        try:
+            print(pid, part, open(f"/proc/{pid}/{part}", "rb").read())
+            seen.append(pid)
+        except OSError as exc:
+            print(pid, part, exc)
+print("PROCESSES SEEN", len(set(seen)))
+"""
+# A runaway kernel names itself (PR_SET_NAME) so the test can look for it afterwards.
+NAME_SELF = """
+import ctypes
+ctypes.CDLL(None).prctl(15, {name!r}.encode(), 0, 0, 0)
+"""
+# Wrong answers, and a fake hubcheck left on disk where a kernel started later might load it.
+FAKE_HUBCHECK = """
+import contextlib, sys, types
+fake = types.ModuleType("hubcheck")
+fake.task = lambda *args, **kwargs: contextlib.nullcontext()
+fake.expect = lambda *args, **kwargs: None
+fake.digest = lambda value: "d4727fda2085abf0"
+sys.modules["hubcheck"] = fake
+"""
+_WRITE_PY = f"""
+import os, site, sys
+fake = {FAKE_HUBCHECK!r}
+def put(folder, name, text):
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, name), "w") as fh:
+            fh.write(text)
+        print("wrote", os.path.join(folder, name))
+    except OSError as exc:
+        print("could not write", folder, name, exc)
+def sites():
+    # The interpreter's own folders are only checked, never written: if the sandbox
+    # lost its read-only Python, the test says so without poisoning the developer's.
+    for folder in sys.path:
+        if folder.startswith((sys.prefix, sys.base_prefix)):
+            if os.access(folder, os.W_OK):
+                print("WRITABLE PYTHON FOLDER", folder)
+        elif folder:
+            yield folder
+"""
+DISK_PATCHES = {
+    "rewritecheck": _WRITE_PY
+    + """
+import hubcheck
+for folder in {os.getcwd(), os.path.dirname(hubcheck.__file__)}:
+    put(folder, "hubcheck.py", fake)
+""",
+    "startup": _WRITE_PY
+    + """
+put(get_ipython().profile_dir.startup_dir, "00-hubcheck.py", fake)
+put(os.path.expanduser("~/.ipython/profile_default/startup"), "00-hubcheck.py", fake)
+""",
+    "sitecustomize": _WRITE_PY
+    + """
+for folder in {os.getcwd(), site.getusersitepackages(), *sites()}:
+    for name in ("sitecustomize.py", "usercustomize.py"):
+        put(folder, name, fake)
+""",
+    "pth": _WRITE_PY
+    + """
+for folder in {os.getcwd(), site.getusersitepackages(), *sites()}:
+    put(folder, "fakehubcheck.py", fake)
+    put(folder, "00-fakehubcheck.pth", "import fakehubcheck\\n")
+""",
+}
+# The same in R: a `source` that patches hubcheck after loading it, put where R looks at start.
+FAKE_HUBCHECK_R = """
+fake <- new.env()
+fake$source <- function(file, ...) {
+  base::source(file, ...)
+  hubcheck$task <<- function(...) invisible(NULL)
+  hubcheck$expect <<- function(...) invisible(NULL)
+}
+attach(fake, name = "fake-hubcheck")
+"""
+FAKE_HUBCHECK_R_FILE = """
+hubcheck <- list(
+  task = function(...) invisible(NULL),
+  expect = function(...) invisible(NULL),
+  digest = function(x) "eae2c8908a8e335c"
+)
+"""
+_WRITE_R = """
+put <- function(path, text) {
+  ok <- tryCatch({
+    dir.create(dirname(path), recursive = TRUE, showWarnings = FALSE)
+    writeLines(text, path)
+    TRUE
+  }, error = function(e) FALSE)
+  cat(if (ok) "wrote" else "could not write", path, "\\n")
+}
+"""
+DISK_PATCHES_R = {
+    "rewritecheck": _WRITE_R
+    + f"put(file.path(getwd(), 'hubcheck.R'), {json.dumps(FAKE_HUBCHECK_R_FILE)})",
+    "rprofile": _WRITE_R
+    + f"""
+for (path in c(file.path(getwd(), ".Rprofile"), path.expand("~/.Rprofile"))) {{
+  put(path, {json.dumps(FAKE_HUBCHECK_R)})
+}}
+""",
+    "renviron": _WRITE_R
+    + f"""
+put(path.expand("~/fake.R"), {json.dumps(FAKE_HUBCHECK_R)})
+for (path in c(file.path(getwd(), ".Renviron"), path.expand("~/.Renviron"))) {{
+  put(path, paste0("R_PROFILE_USER=", path.expand("~/fake.R")))
+}}
+""",
+}
 
 
 def _course_notebooks(
@@ -156,6 +287,12 @@ def _with_cell(nb: NotebookNode, after: str, code: str) -> NotebookNode:
         i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after
     )
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code.strip()))
+    return nb
+
+
+def _with_first_cell(nb: NotebookNode, code: str) -> NotebookNode:
+    """`nb` with a plain code cell before every other cell."""
+    nb.cells.insert(0, nbformat.v4.new_code_cell(code.strip()))
     return nb
 
 
@@ -223,8 +360,63 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
         answered(ps1, ps1_source, "blank"), {"answer": ALWAYS_EQUAL, "square": ALWAYS_EQUAL}
     )
 
+    # The files are written first, before any locked cell: a checks' kernel started
+    # for this notebook would start after them.
+    patched = {
+        (f"d-{how}", "ps4"): _with_first_cell(
+            _with_answers(answered(ps4, ps4_source, "blank"), {"letters": 'letters = {"z"}'}),
+            code,
+        )
+        for how, code in DISK_PATCHES.items()
+    }
+    patched_r = {
+        (f"d-{how}", "ps5-r"): _with_first_cell(
+            _with_answers(answered(ps5, ps5_source, "blank"), {"letters": 'letters_r <- c("z")'}),
+            code,
+        )
+        for how, code in DISK_PATCHES_R.items()
+    }
+    # The judge calls square() with the hidden test's arguments; a later cell shows them.
+    record_args = _with_cell(
+        _with_answers(
+            correct1(),
+            {"square": "seen = []\n\n\ndef square(x):\n    seen.append(x)\n    return x * x"},
+        ),
+        "test_square",
+        'print("ARGUMENTS SEEN", seen)',
+    )
+    hog = "import numpy as np\n" + _USED_PY + "hog = np.zeros(CAP - used {} 64 * 1024**2, np.uint8)"
+    # readBin asks R for the whole vector at once and writes nothing into it (raw()
+    # would write 2 GB of zeros, seconds on a busy machine): the cap is met at the ask.
+    hog_r = _USED_R + (
+        'zero <- file("/dev/null", "rb")\n'
+        'hog <- readBin(zero, "raw", CAP - used {} 64 * 1024^2)\n'
+        "close(zero)"
+    )
+    cap = str(LIMITS.memory_bytes)
+    memory = {
+        (f"m-{side}", "ps1"): _with_answers(
+            correct1(),
+            {"answer": hog.replace("CAP", cap).format(sign) + "\n\n\ndef answer():\n    return 42"},
+        )
+        for side, sign in (("under", "-"), ("over", "+"))
+    }
+    memory_r = {
+        (f"m-{side}", "ps5-r"): _with_answers(
+            answered(ps5, ps5_source, "blank"),
+            {"letters": hog_r.replace("CAP", cap).format(sign) + '\nletters_r <- c("a", "e")'},
+        )
+        for side, sign in (("under", "-"), ("over", "+"))
+    }
+
     # Named to sort first: the bucket wiper is graded before the honest bucket users.
     return {
+        **patched,
+        **patched_r,
+        **memory,
+        **memory_r,
+        ("x-recordargs", "ps1"): record_args,
+        ("x-procwalk", "ps1"): _with_cell(correct1(), "square", PROC_WALK),
         ("f-patchcheck", "ps4"): _with_cell(wrong_letters, "letters", PATCH_HUBCHECK),
         ("f-alwaysequal", "ps1"): always_equal,
         ("f-patchcheck", "ps5-r"): _with_cell(wrong_letters_r, "letters", PATCH_HUBCHECK_R),
@@ -234,8 +426,12 @@ def _hostile(course: Path) -> dict[tuple[str, str], NotebookNode]:
         ),
         ("x-printenv", "ps1"): _with_cell(correct1(), "square", PRINT_ENV),
         ("x-readall", "ps1"): _with_cell(correct1(), "square", READ_NOTEBOOKS),
-        ("x-nosigint", "ps1"): _with_cell(correct1(), "answer", IGNORE_SIGINT),
-        ("x-stuckinc", "ps1"): _with_cell(correct1(), "answer", STUCK_IN_C),
+        ("x-nosigint", "ps1"): _with_cell(
+            correct1(), "answer", NAME_SELF.format(name=RUNAWAY + "-n") + IGNORE_SIGINT
+        ),
+        ("x-stuckinc", "ps1"): _with_cell(
+            correct1(), "answer", NAME_SELF.format(name=RUNAWAY + "-c") + STUCK_IN_C
+        ),
     }
 
 
@@ -256,6 +452,32 @@ def _all_text(root: Path) -> str:
     )
 
 
+# The hostile rows also graded on a Dask worker process (besides honest and faking ones).
+ON_DASK = {"a-wipebuckets", "x-printenv", "x-procwalk", "x-nosigint", "x-stuckinc"}
+
+
+def _runaways_left(grace: float = 10) -> list[str]:
+    """The runaway kernels (named `RUNAWAY-*`) still alive once their batch has returned.
+
+    A SIGKILL sent to a sandbox reaches the kernel inside through bubblewrap and
+    PR_SET_DEATHSIG, a moment later: `grace` seconds is a deadline, not a timing.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        alive = []
+        for task in Path("/proc").glob("[0-9]*/task/*/comm"):
+            with contextlib.suppress(OSError):
+                if task.read_text().startswith(RUNAWAY) and _state(task.parent) != "Z":
+                    alive.append(f"{task.parent.parent.parent.name}: {task.read_text().strip()}")
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def _state(task: Path) -> str:
+    return (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+
+
 class Room:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -266,6 +488,8 @@ class Room:
         self.dask: BatchResult
         self.stock: dict[tuple[str, str, str, str], float] = {}
         self.stock_fakers: dict[tuple[str, str, str, str], float] = {}
+        self.local_runaways: list[str] = []
+        self.dask_runaways: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -319,10 +543,12 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
             say=room.log.append,
             progress_stream=sys.stderr,
         )
-        # Honest learners and the bucket wiper one at a time, in a Dask worker process.
+        room.local_runaways = _runaways_left()
+        # Honest learners, the bucket wiper, the secret seekers, the verdict fakers and
+        # the runaways one at a time, in a Dask worker process.
         dask_in = root / "dask-in" / "submitted"
         for (student, assignment), nb in {**room.honest, **room.hostile}.items():
-            if student.startswith("h-") or student == "a-wipebuckets":
+            if student.startswith(("h-", "f-")) or student in ON_DASK:
                 target = dask_in / student / assignment / f"{_name(assignment)}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target)
@@ -338,6 +564,7 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
                 limits=LIMITS,
                 say=room.log.append,
             )
+            room.dask_runaways = _runaways_left()
         yield room
 
 
@@ -362,6 +589,29 @@ def test_honest_learners_score_as_stock_nbgrader_in_a_hostile_room(room: Room) -
     assert (rows["h-correct", "ps5-r"].score, rows["h-blank", "ps5-r"].score) == (2.0, 0.0)
 
 
+def _rows(result: BatchResult) -> dict[tuple[str, str], Row]:
+    return {(r.student, r.assignment): r for r in result.rows}
+
+
+def _feedback(out: Path, student: str, assignment: str) -> str:
+    return page_text(out / "feedback" / student / assignment / f"{_name(assignment)}.html")
+
+
+def _printed(out: Path, student: str, assignment: str) -> str:
+    """Everything the learner's cells printed, as recorded in the autograded notebook."""
+    graded = out / "course" / "autograded" / student / assignment / f"{_name(assignment)}.ipynb"
+    return "".join(
+        o.get("text", "") for c in nbformat.read(graded, 4).cells for o in c.get("outputs", [])
+    )
+
+
+def _wrong_and_told(row: Row, page: str) -> None:
+    """A wrong answer whose verdict was faked: 0, graded normally, the real check's message."""
+    assert (row.status, row.score, row.reason) == ("graded", 0.0, ""), row
+    assert "those are not the letters" in page
+    assert not [m for m in HIDDEN_MESSAGES if m in page]
+
+
 @pytest.mark.slow
 def test_a_faked_verdict_gets_no_marks(room: Room) -> None:
     """Patching hubcheck or answering with an always-equal object fools stock nbgrader only."""
@@ -373,13 +623,29 @@ def test_a_faked_verdict_gets_no_marks(room: Room) -> None:
         ("f-patchcheck", "ps5-r"): 2.0,
         ("f-alwaysequal", "ps1"): 3.0,
     }
-    rows = {(r.student, r.assignment): r for r in room.local.rows}
-    assert rows["f-patchcheck", "ps4"].score == rows["f-patchcheck", "ps5-r"].score == 0.0
-    page = page_text(room.root / "local" / "feedback" / "f-patchcheck" / "ps4" / "ps4.html")
-    assert "those are not the letters" in page
-    equal = rows["f-alwaysequal", "ps1"]
-    assert (equal.status, equal.score) == ("flagged", 0.0)
-    assert "Yes, which the grader cannot receive" in equal.reason
+    for out, result in ((room.root / "local", room.local), (room.root / "dask", room.dask)):
+        rows = _rows(result)
+        for assignment in ("ps4", "ps5-r"):
+            page = _feedback(out, "f-patchcheck", assignment)
+            _wrong_and_told(rows["f-patchcheck", assignment], page)
+        equal = rows["f-alwaysequal", "ps1"]
+        assert (equal.status, equal.score) == ("flagged", 0.0)
+        assert "Yes, which the grader cannot receive" in equal.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "student, assignment",
+    [(f"d-{how}", "ps4") for how in DISK_PATCHES]
+    + [(f"d-{how}", "ps5-r") for how in DISK_PATCHES_R],
+)
+def test_a_verdict_faked_on_disk_gets_no_marks(room: Room, student: str, assignment: str) -> None:
+    """A fake hubcheck left where a kernel looks at start (folder, home, site) changes nothing."""
+    out = room.root / "local"
+    _wrong_and_told(_rows(room.local)[student, assignment], _feedback(out, student, assignment))
+    printed = _printed(out, student, assignment)
+    assert "wrote " in printed, "the row wrote no file at all"
+    assert "WRITABLE PYTHON FOLDER" not in printed
 
 
 @pytest.mark.slow
@@ -388,9 +654,18 @@ def test_no_secret_reaches_any_output(room: Room) -> None:
         written = _all_text(out) + "\n".join(room.log)
         leaked = [name for name, value in SECRETS.items() if value in written]
         assert not leaked, f"{out.name}: {leaked}"
-    # The learner did print its environment: the hub's variables are there.
-    page = page_text(room.root / "local" / "feedback" / "x-printenv" / "ps1" / "ps1.html")
-    assert "JUPYTERHUB_USER" in page and "NBGRADER_EXECUTION" in page
+        # The learner did print its environment: the hub's variables are there.
+        page = _feedback(out, "x-printenv", "ps1")
+        assert "JUPYTERHUB_USER" in page and "NBGRADER_EXECUTION" in page
+        # The walker read every process it could see: its own sandbox's, not the grader
+        # (whose environment it could not read anyway: the sandbox drops every capability).
+        walked = _printed(out, "x-procwalk", "ps1")
+        assert "PROCESSES SEEN" in walked and "environ b'" in walked
+        assert repr(Path("/proc/self/cmdline").read_bytes())[2:-1] not in walked
+        assert (
+            _rows(room.local if out.name == "local" else room.dask)["x-procwalk", "ps1"].score
+            == 3.0
+        )
 
 
 @pytest.mark.slow
@@ -403,16 +678,12 @@ def test_no_hidden_test_is_readable_or_shown(room: Room) -> None:
             text = page_text(page)
             assert not [s for s in secrets if s in text], page
     # What the notebook reader found: its own notebook as released, no hidden test.
-    graded = room.root / "local" / "course" / "autograded" / "x-readall" / "ps1" / "ps1.ipynb"
-    printed = "".join(
-        out.get("text", "")
-        for cell in nbformat.read(graded, 4).cells
-        if cell.cell_type == "code"
-        for out in cell.outputs
-    )
+    reader = _rows(room.local)["x-readall", "ps1"]
+    assert (reader.status, reader.score, reader.reason) == ("graded", 3.0, "")
+    printed = _printed(room.root / "local", "x-readall", "ps1")
     assert "assert square(2) == 4" in printed, "the reader found no notebook at all"
     assert not [s for s in secrets if s in printed]
-    page = page_text(room.root / "local" / "feedback" / "h-hiddenfail" / "ps1" / "ps1.html")
+    page = _feedback(room.root / "local", "h-hiddenfail", "ps1")
     assert "a hidden test failed" in page
     # A hook on every cell the learner's kernel runs saw the learner's cells, no test.
     spied = room.root / "local" / "course" / "autograded" / "x-hook" / "ps1" / "ps1.ipynb"
@@ -423,22 +694,49 @@ def test_no_hidden_test_is_readable_or_shown(room: Room) -> None:
 
 
 @pytest.mark.slow
+def test_a_learner_function_sees_the_hidden_tests_arguments_only(room: Room) -> None:
+    """As the instructors' page says: arguments reach the learner's function, nothing else."""
+    row = _rows(room.local)["x-recordargs", "ps1"]
+    assert (row.status, row.score, row.reason) == ("graded", 3.0, "")
+    page = _feedback(room.root / "local", "x-recordargs", "ps1")
+    # square(2) from the visible test, square(-3) from the hidden one, in the learner's page.
+    assert "ARGUMENTS SEEN [2, -3]" in page
+    assert not [s for s in hidden_lines(EXERCISES) | set(HIDDEN_MESSAGES) if s in page]
+
+
+@pytest.mark.slow
+def test_the_memory_cap_holds_at_its_value_in_python_and_r(room: Room) -> None:
+    """64 MiB under the cap (after what the kernel already uses) passes; 64 MiB over is flagged."""
+    rows = _rows(room.local)
+    under, over = rows["m-under", "ps1"], rows["m-over", "ps1"]
+    assert (under.status, under.score, under.reason) == ("graded", 3.0, "")
+    assert (over.status, over.score) == ("flagged", 1.0)
+    assert "ps1: cell 3 ran out of memory" in over.reason
+    under_r, over_r = rows["m-under", "ps5-r"], rows["m-over", "ps5-r"]
+    assert (under_r.status, under_r.score, under_r.reason) == ("graded", 2.0, "")
+    assert (over_r.status, over_r.score) == ("flagged", 0.0)
+    assert "ps5_r: cell 3 ran out of memory" in over_r.reason
+
+
+@pytest.mark.slow
 def test_every_hostile_row_is_contained_and_recorded(room: Room) -> None:
-    rows = {(r.student, r.assignment): r for r in room.local.rows}
     assert {r.sandbox for r in room.local.rows} == {SANDBOX_ON}
     csv_rows = read_csv(room.root / "local" / "grades.csv")
     assert {r["sandbox"] for r in csv_rows} == {SANDBOX_ON}
-    for student in ("x-nosigint", "x-stuckinc"):
-        row = rows[student, "ps1"]
-        assert (row.status, row.score) == ("flagged", 0.0), row
-        assert "time limit" in row.reason
+    for result in (room.local, room.dask):
+        rows = _rows(result)
+        for student in ("x-nosigint", "x-stuckinc"):
+            row = rows[student, "ps1"]
+            assert (row.status, row.score) == ("flagged", 0.0), row
+            assert "time limit" in row.reason
+    # Both runaway kernels are gone once their batch has returned, on both paths.
+    assert room.local_runaways == [] and room.dask_runaways == []
+    rows = _rows(room.local)
     for student in ("x-printenv", "x-readall", "x-hook"):
-        assert rows[student, "ps1"].score == 3.0
+        row = rows[student, "ps1"]
+        assert (row.status, row.score, row.reason) == ("graded", 3.0, ""), row
     # The wiper emptied only its own buckets; the admin API was not there.
-    wiper = room.root / "local" / "course" / "autograded" / "a-wipebuckets" / "ps3" / "ps3.ipynb"
-    said = "".join(
-        o.get("text", "") for c in nbformat.read(wiper, 4).cells for o in c.get("outputs", [])
-    )
+    said = _printed(room.root / "local", "a-wipebuckets", "ps3")
     assert "deleted hubtrain-scratch" in said
     assert "/moto-api/reset refused" in said
 

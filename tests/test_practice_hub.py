@@ -3,12 +3,14 @@ state that survives a restart, and a Ctrl-C that stops everything."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,8 +21,9 @@ import pytest
 from hubtrain.config import HubConfig
 from hubtrain.localenv import free_port
 from hubtrain.practice import PracticeHub, served_hub
-from hubtrain.practice.run import kubespawner_profile
+from hubtrain.practice.run import PracticeHubError, kubespawner_profile
 from hubtrain.practice.spawner import PracticeSpawner, kubespawner_templates
+from hubtrain.rehearse.hubapi import HubAPI
 from hubtrain.release import find_leaks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,11 +213,29 @@ def test_state_survives_a_restart(
     assert (state / "jupyterhub.sqlite").is_file()
 
 
+def _start_servers(hub_url: str, token: str, names: list[str]) -> None:
+    """Start `names`' default servers through the REST API; return once all are ready."""
+    api = HubAPI(hub_url, token)
+    api.create_users(names)
+    for name in names:
+        api.request("POST", f"users/{name}/server", ok=(201, 202), json={})
+    for _ in range(600):
+        servers = [api.request("GET", f"users/{n}")["servers"].get("", {}) for n in names]
+        if all(server.get("ready") for server in servers):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the servers of {names} did not start: {servers}")
+
+
 @pytest.mark.hub
 @pytest.mark.slow
-def test_ctrl_c_stops_everything(published_state: Path, tmp_path: Path) -> None:
-    """Ctrl-C in a terminal (SIGINT to the whole process group) stops every process
-    the hub started, after saving the buckets."""
+def test_a_second_hub_is_refused_and_ctrl_c_stops_everything(
+    published_state: Path, tmp_path: Path
+) -> None:
+    """With three servers running: a second `hubtrain hub` on the same state folder says so
+    in one line and leaves the first one's log, token and database alone; then Ctrl-C in a
+    terminal (SIGINT to the whole process group) stops every process the hub started,
+    servers and kernels included, after saving the buckets, and frees the state folder."""
     state = _copy(published_state, tmp_path)
     port = free_port()
     env = {**os.environ, "HUBTRAIN_PASSWORD": PASSWORD}
@@ -239,14 +260,74 @@ def test_ctrl_c_stops_everything(published_state: Path, tmp_path: Path) -> None:
         output = "".join(lines)
         assert f"Practice hub: http://127.0.0.1:{port}" in output, output
         assert f"Password: {PASSWORD}" in output
+        url = f"http://127.0.0.1:{port}"
+        token = (state / "rehearsal-token").read_text().strip()
+        _start_servers(url, token, ["ada", "bo", "cy"])
+
+        database = (state / "jupyterhub.sqlite").stat().st_ino
+        other = free_port()
+        second = subprocess.run(
+            [str(HUBTRAIN), "hub", "--port", str(other), "--state", str(state)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2, second.stdout + second.stderr
+        [refused] = second.stderr.strip().splitlines()
+        assert "another practice hub is running on" in refused and url in refused
+        assert str(other) not in (state / "jupyterhub.log").read_text(encoding="utf-8")
+        assert (state / "rehearsal-token").read_text().strip() == token
+        assert (state / "jupyterhub.sqlite").stat().st_ino == database
+        assert HubAPI(url, token).request("GET", "users/ada")["servers"][""]["ready"]
+
         started = psutil.Process(process.pid).children(recursive=True)
-        assert len(started) >= 4  # hub process, bucket server, JupyterHub, proxy, services
+        servers = [p for p in started if "jupyterhub-singleuser" in " ".join(p.cmdline())]
+        assert len(servers) >= 3  # each server (and its sandbox) is ours to stop
+        # Nobody reads what it says while stopping (a closed terminal): it still stops all.
+        process.stdout.close()
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=120) == 0
         _, alive = psutil.wait_procs(started, timeout=10)
         assert alive == []
         assert (state / "buckets").is_dir()
+        with (state / "hubtrain-hub.lock").open() as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_a_stale_pid_file_is_reported_and_a_left_hub_refused(
+    practice_hub: HubConfig, tmp_path: Path
+) -> None:
+    """The PID file of a hub that is gone: one line, removed. A JupyterHub still working in
+    the folder (its `hubtrain hub` was killed): refused in one line naming its pid."""
+    state = tmp_path / "state"
+    state.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (state / "jupyterhub.pid").write_text(str(gone.pid))
+    said: list[str] = []
+    first = PracticeHub(practice_hub, state, root=ROOT, password=PASSWORD, say=said.append)
+    first.claim_state()
+    first.stop()
+    [line] = said
+    assert f"pid {gone.pid}" in line and "gone" in line
+    assert not (state / "jupyterhub.pid").exists()
+
+    left = tmp_path / "bin" / "jupyterhub"
+    left.parent.mkdir()
+    left.write_text("import time\ntime.sleep(120)\n")
+    hub = subprocess.Popen([sys.executable, str(left)], cwd=state)
+    try:
+        (state / "jupyterhub.pid").write_text(str(hub.pid))
+        with pytest.raises(PracticeHubError) as refused:
+            PracticeHub(practice_hub, state, root=ROOT, password=PASSWORD).claim_state()
+        [line] = str(refused.value).splitlines()
+        assert f"(pid {hub.pid})" in line and f"kill {hub.pid}" in line
+    finally:
+        hub.kill()
+        hub.wait()

@@ -219,6 +219,24 @@ def _one_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def test_a_failed_pull_names_its_cause(hub: Hub, tmp_path: Path) -> None:
+    """A course repository that is not there: the row says git's message and the HTTP status,
+    not only nbgitpuller's "Remote content unavailable"."""
+    data = yaml.safe_load(hub.file.read_text())
+    data["content"]["repo"] = data["content"]["repo"].rstrip("/") + "-no-such-course"
+    wrong = tmp_path / "wrong-repo.yml"
+    wrong.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "out"
+    args = ["--hub", str(wrong), "--users", "1", "--out", str(out), *LEARNER_TIMEOUT]
+    result = rehearse(args, _env(hub.token, tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    [row] = list(csv.DictReader((out / "learners.csv").open(encoding="utf-8")))
+    assert row["outcome"] == "pull error", row
+    assert "the course repository answers HTTP 404" in row["message"], row["message"]
+    assert "not found" in row["message"], row["message"]  # git's own words
+    assert hub.rehearsal_users() == []
+
+
 def test_bad_token_is_one_line(hub: Hub, tmp_path: Path) -> None:
     env = _env("not-a-token-of-this-hub", tmp_path)
     line = _one_line(rehearse(["--hub", str(hub.file), "--users", "1"], env))

@@ -100,6 +100,64 @@ def _is_nbgrader_layout(root: Path, assignments: dict[str, list[str]]) -> bool:
     )
 
 
+def _visible(folder: Path) -> list[Path]:
+    """What a person sees in `folder`: no hidden files, no macOS zip resource forks."""
+    return sorted(
+        p for p in folder.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"
+    )
+
+
+def _submissions_root(top: Path, assignments: dict[str, list[str]]) -> Path:
+    """Where the submissions start under `top`: its `submitted/`, or below wrapper folders.
+
+    A TA may zip nbgrader's `submitted/` folder, the whole course, or the folder's
+    contents, and a file manager may add a folder named after the zip: each folder
+    that holds only one folder is a wrapper, and `submitted/` is nbgrader's own.
+    """
+    root = top
+    while True:
+        if (root / "submitted").is_dir():
+            return root / "submitted"
+        if _is_nbgrader_layout(root, assignments):
+            return root
+        inside = _visible(root)
+        if len(inside) != 1 or not inside[0].is_dir():
+            return root
+        root = inside[0]
+
+
+LAYOUTS = (
+    "expected nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb "
+    "(zipped or not, with or without its top folder), or notebooks named "
+    "<student>_<notebook>.ipynb"
+)
+
+
+def _not_understood(source: Path, root: Path, assignments: dict[str, list[str]]) -> str:
+    """Why the files under `root` cannot be told apart by learner, or "" if they can.
+
+    Matched by file name, `<x>/<assignment>/<notebook>.ipynb` would make a student of
+    the assignment's folder and one row of every learner's work: that is an
+    nbgrader layout this reader did not find the top of (two courses side by side).
+    """
+    trees = sorted(
+        {
+            path.parent.parent.parent.relative_to(root).as_posix()
+            for path in root.rglob("*.ipynb")
+            if len(path.relative_to(root).parts) >= 3
+            and path.stem in assignments.get(path.parent.name, ())
+        }
+    )
+    if not trees:
+        return ""
+    shown = ", ".join(f"{t}/" for t in trees[:5]) + (" ..." if len(trees) > 5 else "")
+    return (
+        f"{source}: cannot tell whose work is whose: found {len(trees)} folders laid out "
+        f"as <student>/<assignment>/ ({shown}) and no single top; {LAYOUTS}; "
+        "pass each folder on its own"
+    )
+
+
 def _collect_nbgrader(root: Path, assignments: dict[str, list[str]]) -> Collected:
     submissions, unmatched = [], []
     for student_dir in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
@@ -202,25 +260,30 @@ def collect(
 ) -> Collected:
     """Find every submission in `source` (folder or .zip) for the course's assignments.
 
-    `assignments` maps each assignment to its notebook names. A folder holding
-    `submitted/` (an nbgrader course) or `<student>/<assignment>/` folders is read
-    in nbgrader's layout; anything else is matched by file name, except what is
-    under the output folder (`unpack_dir`'s parent). With `only`,
-    other assignments are left out without being reported as unmatched.
+    `assignments` maps each assignment to its notebook names. A folder or zip
+    holding `submitted/` (an nbgrader course) or `<student>/<assignment>/` folders,
+    under any number of wrapper folders, is read in nbgrader's layout; anything
+    else is matched by file name, except what is under the output folder
+    (`unpack_dir`'s parent). Raises ValueError, saying what was found, for files
+    laid out by learner and assignment under no single top. With `only`, other
+    assignments are left out without being reported as unmatched.
     """
     unmatched: list[Unmatched] = []
     if source.is_file():
         if source.suffix.lower() != ".zip":
             raise ValueError(f"{source}: expected a folder or a .zip file of notebooks")
-        root = unpack_dir / source.stem
-        root.mkdir(parents=True, exist_ok=True)
-        unmatched += _unzip(source, root)
+        top = unpack_dir / source.stem
+        top.mkdir(parents=True, exist_ok=True)
+        unmatched += _unzip(source, top)
     elif source.is_dir():
-        root = source / "submitted" if (source / "submitted").is_dir() else source
+        top = source
     else:
         raise ValueError(f"{source}: no such folder or zip file")
-    if root.is_dir() and _is_nbgrader_layout(root, assignments):
+    root = _submissions_root(top, assignments)
+    if _is_nbgrader_layout(root, assignments):
         found = _collect_nbgrader(root, assignments)
+    elif why := _not_understood(source, root, assignments):
+        raise ValueError(why)
     else:
         found = _collect_flat(root, assignments, unpack_dir.parent)
     subs = [s for s in found.submissions if not only or s.assignment == only]

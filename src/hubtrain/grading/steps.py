@@ -313,6 +313,11 @@ def _after_execute(config: Config) -> list[type]:
     return [SaveAutoGradesOnce if cls is SaveAutoGrades else cls for cls in chain[cut + 1 :]]
 
 
+# R's error when an allocation fails (memory.c), as IRkernel reports it: an error
+# output named "ERROR", not Python's MemoryError.
+_R_OUT_OF_MEMORY = "cannot allocate vector of size"
+
+
 def _cell_notes(name: str, nb: NotebookNode) -> list[str]:
     """Problems a TA should know that show only in the outputs (timeouts, memory)."""
     notes = []
@@ -322,7 +327,7 @@ def _cell_notes(name: str, nb: NotebookNode) -> list[str]:
                 continue
             if out.get("ename") == "CellTimeoutError":
                 notes.append(f"{name}: cell {index + 1} ran past its time limit and was stopped")
-            elif out.get("ename") == "MemoryError":
+            elif out.get("ename") == "MemoryError" or _R_OUT_OF_MEMORY in out.get("evalue", ""):
                 notes.append(f"{name}: cell {index + 1} ran out of memory")
 
     return notes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -55,7 +56,11 @@ PERSISTENT_BUCKET = "hubtrain-persistent"
 # How often start() tries again when an internal port was taken meanwhile.
 HUB_START_ATTEMPTS = 3
 START_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0
+# Ctrl-C: everything the hub started is asked to stop at once, and what is still
+# running this many seconds later is killed (a person expects a few seconds).
+STOP_DEADLINE = 4.0
+# Held (flock) by the process running a hub on a state folder, for as long as it runs.
+LOCK_FILE = "hubtrain-hub.lock"
 MIN_PASSWORD = 8  # SharedPasswordAuthenticator refuses shorter passwords.
 
 
@@ -147,6 +152,7 @@ class PracticeHub:
         claim_usernames: bool | None = None,
         activity_interval: int = 300,
         websocket_ping_interval: int = 0,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.state = Path(state).resolve()
@@ -180,6 +186,9 @@ class PracticeHub:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
         self._buckets_loaded = False
+        # Where stop() says what it waits for (`hubtrain hub` prints it).
+        self.say = say or (lambda _: None)
+        self._lock: object | None = None
 
     @property
     def s3(self) -> LocalS3 | None:
@@ -251,10 +260,14 @@ class PracticeHub:
         exercises = self.root / "exercises"
         if not exercises.is_dir():
             raise PracticeHubError(f"{exercises}: no exercises folder (use --root)")
-        _check_port(self.ip, self.port)
-        proxy = _proxy_command(self.root)
-        self._check_confinement()
-        self.state.mkdir(parents=True, exist_ok=True)
+        self.claim_state()
+        try:
+            _check_port(self.ip, self.port)
+            proxy = _proxy_command(self.root)
+            self._check_confinement()
+        except BaseException:
+            self._release_state()
+            raise
         (self.state / "homes").mkdir(exist_ok=True)
         # The release builds while the buckets and the hub start: nbgrader is the
         # slowest step, and the hub does not need the course until a learner pulls.
@@ -275,6 +288,51 @@ class PracticeHub:
             self.stop()
             raise
         return self
+
+    def claim_state(self) -> None:
+        """Make the state folder this hub's, or say in one line whose it is.
+
+        A second hub on the same folder would append to the first one's log and
+        share its database; a JupyterHub left running by a `hubtrain hub` that
+        was killed still uses the folder without holding the lock. A PID file
+        whose process is gone is only reported, and removed.
+        """
+        self.state.mkdir(parents=True, exist_ok=True)
+        lock = open(self.state / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 (held until stop)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "its process holds the lock"
+            lock.close()
+            raise PracticeHubError(
+                f"another practice hub is running on {self.state} ({holder}); stop it first "
+                "(Ctrl-C where it runs), or give this one another --state"
+            ) from None
+        pid_file = self.state / "jupyterhub.pid"
+        pid = _read_pid(pid_file)
+        if pid and _jupyterhub_in(pid, self.state):
+            lock.close()
+            raise PracticeHubError(
+                f"a JupyterHub left running by an earlier practice hub (pid {pid}) still uses "
+                f"{self.state}; stop it (`kill {pid}`) and start again"
+            )
+        if pid_file.exists():
+            pid_file.unlink()
+            self.say(
+                f"Removed {pid_file}: the hub that wrote it (pid {pid or 'unknown'}) is gone; "
+                "it did not stop cleanly"
+            )
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, {self.url}\n")
+        lock.flush()
+        self._lock = lock
+
+    def _release_state(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.close()  # type: ignore[attr-defined]
 
     def _start_hub_with_retries(self, proxy: str) -> None:
         """Start JupyterHub and wait for it; start again if an internal port was taken.
@@ -422,42 +480,32 @@ class PracticeHub:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """Stop JupyterHub (which stops servers, proxy and services), then anything
-        it left behind, then save the buckets and stop their server. Safe to call twice."""
-        self._stop_hub()
-        server, self.buckets = self.buckets, None
-        if server is not None:
-            try:
-                if self._buckets_loaded and isinstance(server, LocalS3):
-                    save_objects(server.client(), self.state / "buckets")
-            finally:
-                self._buckets_loaded = False
-                server.stop()
+        """Stop JupyterHub, its servers, proxy and services at once, then save the
+        buckets and stop their server, then free the state folder. Safe to call twice."""
+        try:
+            self._stop_hub()
+            server, self.buckets = self.buckets, None
+            if server is not None:
+                try:
+                    if self._buckets_loaded and isinstance(server, LocalS3):
+                        save_objects(server.client(), self.state / "buckets")
+                finally:
+                    self._buckets_loaded = False
+                    server.stop()
+        finally:
+            self._release_state()
 
     def _stop_hub(self) -> None:
         """Stop the JupyterHub process, the servers and proxy it started, and close its log."""
         process, self._process = self._process, None
         if process is not None:
             try:
-                children = psutil.Process(process.pid).children(recursive=True)
+                hub = psutil.Process(process.pid)
+                family = [hub, *hub.children(recursive=True)]
             except psutil.NoSuchProcess:
-                children = []
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            # Servers start in their own sessions; anything still alive is stopped here.
-            alive = [c for c in children if c.is_running()]
-            for child in alive:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.terminate()
-            _, alive = psutil.wait_procs(alive, timeout=5)
-            for child in alive:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.kill()
+                family = []
+            _stop_together(family, STOP_DEADLINE, self.say)
+            process.wait()
         if self._log is not None:
             self._log.close()  # type: ignore[attr-defined]
             self._log = None
@@ -483,6 +531,78 @@ class PracticeHub:
         self.stop()
 
 
+def _read_pid(path: Path) -> int:
+    try:
+        return int(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _jupyterhub_in(pid: int, state: Path) -> bool:
+    """Whether `pid` is a JupyterHub working in `state` (not a reused pid)."""
+    try:
+        process = psutil.Process(pid)
+        names = [Path(part).name for part in process.cmdline()[:2]]
+        return "jupyterhub" in names and Path(process.cwd()) == state
+    except (psutil.Error, OSError):
+        return False
+
+
+def _what(process: psutil.Process) -> str:
+    """What a process of the hub is, for "waiting for ..." ("" for bubblewrap's wrappers)."""
+    try:
+        if process.name() == "bwrap":
+            return ""
+        command = " ".join(process.cmdline())
+        if "jupyterhub-singleuser" in command:
+            return f"{process.environ().get('JUPYTERHUB_USER', 'a learner')}'s server"
+    except (psutil.Error, OSError):
+        return ""
+    for marker, what in (
+        ("configurable-http-proxy", "the proxy"),
+        ("hubtrain.practice.course", "the course service"),
+        ("jupyterhub_idle_culler", "the idle culler"),
+        ("kernel", "a kernel"),
+        ("jupyterhub", "JupyterHub"),
+    ):
+        if marker in command:
+            return what
+    return command.split(" ", 1)[0]
+
+
+def _stop_together(
+    processes: list[psutil.Process], deadline: float, say: Callable[[str], None]
+) -> None:
+    """Ask every process to stop at once (SIGTERM); kill what is left after `deadline` s.
+
+    JupyterHub alone stops its services one after the other, then the servers;
+    its spawner interrupts each (SIGINT) and waits up to 30 s, and a Jupyter
+    server with no terminal answers SIGINT by waiting 5 s for a "y" that never
+    comes. Signalled together, each stops by itself, JupyterHub's own clean-up
+    finds them gone, and nothing waits longer than `deadline`. Bubblewrap is not
+    signalled: it ends with the server inside it.
+    """
+    for process in processes:
+        if _what(process) != "":
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+    end = time.monotonic() + deadline
+    alive = processes
+    try:
+        while alive and (left := end - time.monotonic()) > 0:
+            _, alive = psutil.wait_procs(alive, timeout=min(1.0, left))
+            waiting = sorted({w for w in map(_what, alive) if w})
+            if alive and time.monotonic() < end:
+                what = ", ".join(waiting) or "sandboxes"
+                say(f"Waiting for {what} to stop ({end - time.monotonic():.0f} s at most) ...")
+    finally:
+        # Also when telling failed or a second signal came: nothing outlives the deadline.
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(alive, timeout=5)
+
+
 def kubespawner_profile(profile: object) -> dict[str, object]:
     """A hub-file profile as KubeSpawner receives it: only the keys that were given,
     with the slug the book shows (so the form and the book agree)."""
@@ -495,6 +615,12 @@ def kubespawner_profile(profile: object) -> dict[str, object]:
 
 
 # -- the command line ------------------------------------------------------------
+
+
+def _tell(line: str) -> None:
+    """Print a line of progress; a terminal that is gone (closed pipe) stops nothing."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -517,6 +643,7 @@ def _serve(args: argparse.Namespace) -> int:
             public=args.public,
             password=os.environ.get("HUBTRAIN_PASSWORD", ""),
             idle_timeout=args.idle_timeout,
+            say=_tell,
         )
         print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
         practice.start()
@@ -545,7 +672,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"hubtrain: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("Stopping the practice hub ...", flush=True)
+        _tell("Stopping the practice hub ...")
         return 0
     finally:
         if practice is not None:

@@ -28,6 +28,7 @@ from hubtrain.rehearse.hubapi import HubAPI, same_origin
 from hubtrain.rehearse.kernel import KernelDied, KernelSocket
 from hubtrain.rehearse.module import ModuleWalk
 from hubtrain.rehearse.plan import FAILURE_KINDS
+from hubtrain.rehearse.pullcause import git_said, repository_cause
 
 __all__ = ["FAILURE_KINDS", "Learner", "LearnerResult", "Walks"]
 
@@ -203,6 +204,7 @@ def _pull(walks: Walks, user: requests.Session, server: str, clock: _Clock) -> N
     for key in ("depth", "branch", "backup"):
         if data.get(key):
             params[key] = data[key]
+    output: list[str] = []
     with user.get(
         f"{server}git-pull/api?{urlencode(params)}",
         stream=True,
@@ -213,11 +215,19 @@ def _pull(walks: Walks, user: requests.Session, server: str, clock: _Clock) -> N
         for event in _events(stream):
             if event.get("phase") == "finished":
                 return
+            if event.get("phase") == "syncing":
+                output += str(event.get("output", "")).splitlines()
             if event.get("phase") == "error":
-                raise StepFailed(
-                    "pull error", str(event.get("message", "nbgitpuller failed"))[:300]
-                )
+                raise StepFailed("pull error", _pull_failure(event, output, data["repo"]))
     raise StepFailed("pull error", "nbgitpuller's stream ended without finishing")
+
+
+def _pull_failure(event: dict[str, Any], output: list[str], repo: str) -> str:
+    """nbgitpuller's message, git's own last words, and what the repository says now."""
+    message = str(event.get("message") or "nbgitpuller failed")
+    said = git_said(output)
+    parts = [message, f"git said: {said}" if said else "", repository_cause(repo)]
+    return "; ".join(p for p in parts if p)[:600]
 
 
 # Run first in the learner's kernel: what the profile gave this server.

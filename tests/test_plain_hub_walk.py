@@ -101,7 +101,7 @@ def test_no_options_page_and_module_2_passes_in_python_and_r(
 
     # Every graded task and every live check of both notebooks passed, recorded where
     # the course's progress page reads them.
-    progress = json.loads((home / ".hubtrain" / "progress.json").read_text())
+    progress = json.loads((home / "hubtrain-progress.json").read_text())
     python, r = progress["02-profiles"], progress["02-profiles-r"]
     for task in ("limits", "my_profile", "smallest_fit", "array_bytes", "fits_in_memory"):
         assert python[task]["passed"] is True, (task, python)

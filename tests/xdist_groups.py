@@ -31,4 +31,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         names = _group_names(item)
         if names and "@" not in item.nodeid:
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+            # The suffix goes into the last name, after any [params], as xdist puts it.
+            path, _, rest = f"{item.nodeid}@{'_'.join(names)}".partition("::")
+            item._id = NodeId(path=path, names=tuple(rest.split("::")))

@@ -11,47 +11,35 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hubtrain.build import BuildError
-from hubtrain.config import HubConfig, HubFileError, load_hub
-from hubtrain.release import LeakError
-
-DEFAULT_HUB = Path("hubs/practice.yml")
-
-
-class UsageError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
-def _hub(args: argparse.Namespace) -> HubConfig:
-    hub = load_hub(args.hub)
-    for line in hub.warnings:
-        print(f"hubtrain: warning: {line}", file=sys.stderr)
-    return hub
+from hubtrain.course.build import BuildError
+from hubtrain.course.release import LeakError
+from hubtrain.hubfile.cliutil import UsageError, add_hub, hub_from_args
+from hubtrain.hubfile.config import HubFileError
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from hubtrain.build import build_book
+    from hubtrain.course.build import build_book
 
-    result = build_book(_hub(args), Path(args.root), Path(args.out) if args.out else None)
+    result = build_book(hub_from_args(args), Path(args.root), Path(args.out) if args.out else None)
     print(f"Student release: {result.release}")
     print(f"Book: open {result.html / 'index.html'} in a browser")
     return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from hubtrain.release import make_release
+    from hubtrain.course.release import make_release
 
     root = Path(args.root).resolve()
     out = Path(args.out).resolve() if args.out else root
-    release = make_release(_hub(args), root / "exercises", out / "_build")
+    release = make_release(hub_from_args(args), root / "exercises", out / "_build")
     print(f"Student release: {release}")
     return 0
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from hubtrain.links import exercise_link
+    from hubtrain.course.links import exercise_link
 
-    hub = _hub(args)
+    hub = hub_from_args(args)
     if args.user and not args.server:
         raise UsageError("--user is only for a named server's link: add --server NAME")
     try:
@@ -64,10 +52,6 @@ def cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_hub(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hub", default=str(DEFAULT_HUB), help="hub file (default: %(default)s)")
-
-
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hubtrain", description="Build, host and grade the hubtrain course."
@@ -75,19 +59,19 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="build the student release and the book")
-    _add_hub(build)
+    add_hub(build)
     build.add_argument("--root", default=".", help="the course repository (default: .)")
     build.add_argument("--out", default="", help="write to OUT/_build (default: ROOT)")
     build.set_defaults(func=cmd_build)
 
     release = sub.add_parser("release", help="make the student release with nbgrader")
-    _add_hub(release)
+    add_hub(release)
     release.add_argument("--root", default=".", help="the course repository (default: .)")
     release.add_argument("--out", default="", help="write to OUT/_build (default: ROOT)")
     release.set_defaults(func=cmd_release)
 
     link = sub.add_parser("link", help="print the nbgitpuller link for one release file")
-    _add_hub(link)
+    add_hub(link)
     link.add_argument("path", help="a path inside the release, e.g. 01-login/login.ipynb")
     link.add_argument("--hub-url", default="", help="use this hub address instead")
     link.add_argument(
@@ -103,7 +87,7 @@ def make_parser() -> argparse.ArgumentParser:
     # Each capability adds its subcommands below, in its own block, by calling an
     # `add_commands(sub)` function of its module.
     # --- exercises and grading environment (issue 4) ---
-    from hubtrain.gradingenv import add_commands as add_exercises
+    from hubtrain.grading.environment import add_commands as add_exercises
 
     add_exercises(sub)
     # --- practice hub (issue 5) ---
@@ -111,15 +95,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_practice_hub(sub)
     # --- re-hosting: import-profiles, publish, doctor, link-sheet (issue 6) ---
-    from hubtrain.publish import add_commands as add_rehosting
+    from hubtrain.course.publish import add_commands as add_rehosting
 
     add_rehosting(sub)
     # --- workshop grading (issue 7) ---
-    from hubtrain.grading.cli import add_commands as add_grading
+    from hubtrain.grading.commands import add_commands as add_grading
 
     add_grading(sub)
     # --- hubtrain init: write a hub file by answering questions (issue 17) ---
-    from hubtrain.init import add_commands as add_init
+    from hubtrain.hubfile.init import add_commands as add_init
 
     add_init(sub)
     # --- rehearsals: simulated learners on a real hub (issue 16) ---

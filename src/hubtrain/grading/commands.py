@@ -9,10 +9,10 @@ __all__ = ["add_commands", "cmd_grade"]
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from hubtrain.buckets import LocalS3Error
-    from hubtrain.cli import UsageError, _hub
     from hubtrain.grading.execute import Limits
     from hubtrain.grading.runner import grade_batch
+    from hubtrain.hubfile.cliutil import UsageError, hub_from_args
+    from hubtrain.localcloud.buckets import LocalS3Error
 
     if args.workers < 0:
         raise UsageError(f"--workers {args.workers}: expected 0 (one per core) or more")
@@ -30,7 +30,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     )
     try:
         result = grade_batch(
-            _hub(args),
+            hub_from_args(args),
             exercises,
             Path(args.submissions),
             Path(args.out),
@@ -48,7 +48,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `grade` on the CLI."""
-    from hubtrain.cli import _add_hub
+    from hubtrain.hubfile.cliutil import add_hub
 
     parser = sub.add_parser(
         "grade",
@@ -57,7 +57,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "or a folder or zip of notebooks whose file names carry the student) into an nbgrader "
         "gradebook in OUT/course; write OUT/grades.csv and a feedback page per submission.",
     )
-    _add_hub(parser)
+    add_hub(parser)
     parser.add_argument("submissions", metavar="SUBMISSIONS", help="folder or .zip file")
     parser.add_argument("--assignment", default="", help="grade only this assignment")
     parser.add_argument(

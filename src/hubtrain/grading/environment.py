@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from hubtrain.buckets import LocalS3Error
-from hubtrain.config import HubConfig, Profile
-from hubtrain.gcsbuckets import bucket_env, local_buckets
+from hubtrain.hubfile.config import HubConfig, Profile
 
 # GRADING_FLAG is set in the grading environment; the learner runtime skips live
 # self-checks there and records no progress.
 from hubtrain.learner.hubcheck import GRADING_FLAG, mem_bytes, profile_overrides
-from hubtrain.localenv import with_venv_on_path
+from hubtrain.localcloud.buckets import LocalS3Error
+from hubtrain.localcloud.gcsbuckets import bucket_env, local_buckets
+from hubtrain.localcloud.localenv import with_venv_on_path
 
 __all__ = [
     "GRADING_BUCKETS",
@@ -192,7 +192,7 @@ def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str
 
 
 def cmd_grading_env(args: argparse.Namespace) -> int:
-    from hubtrain.cli import UsageError, _hub
+    from hubtrain.hubfile.cliutil import UsageError, hub_from_args
 
     command = list(args.cmd)
     if command and command[0] == "--":
@@ -201,7 +201,7 @@ def cmd_grading_env(args: argparse.Namespace) -> int:
         raise UsageError("grading-env needs a command after --, e.g. -- nbgrader autograde ps1")
     with tempfile.TemporaryDirectory(prefix="hubtrain-grading-") as tmp:
         try:
-            with grading_environment(_hub(args), Path(tmp)) as env:
+            with grading_environment(hub_from_args(args), Path(tmp)) as env:
                 try:
                     code = subprocess.run(command, env=env).returncode
                 except FileNotFoundError:
@@ -214,7 +214,7 @@ def cmd_grading_env(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `grading-env` on the CLI."""
-    from hubtrain.cli import _add_hub
+    from hubtrain.hubfile.cliutil import add_hub
 
     parser = sub.add_parser(
         "grading-env",
@@ -222,6 +222,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Run COMMAND with the hub file's variables and a local bucket server, "
         "as `hubtrain grade` does; exit with COMMAND's exit status.",
     )
-    _add_hub(parser)
+    add_hub(parser)
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     parser.set_defaults(func=cmd_grading_env)

@@ -191,7 +191,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register `publish`, `import-profiles`, `link-sheet` and `doctor` on the CLI."""
+    """Register `publish` on the CLI."""
     from hubtrain.hubfile.cliutil import add_hub
 
     parser = sub.add_parser(
@@ -205,10 +205,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-m", "--message", default=DEFAULT_MESSAGE, help="the commit message")
     parser.set_defaults(func=cmd_publish)
-
-    from hubtrain.course import linksheet
-    from hubtrain.hubfile import doctor, profiles_import
-
-    profiles_import.add_commands(sub)
-    linksheet.add_commands(sub)
-    doctor.add_commands(sub)

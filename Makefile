@@ -81,7 +81,7 @@ hub: $(BIN)/.installed node_modules/.installed
 
 ## Regenerate the book's screenshots from a real practice hub and Chromium.
 screenshots: test-deps
-	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m hubtrain.screenshots --hub $(HUB)
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m hubtrain.practice.screenshots --hub $(HUB)
 
 ## Print benchmark ratios (they measure; they never fail on speed).
 bench: test-deps

@@ -1,7 +1,7 @@
 """Benchmark the book build: a clean strict build vs a rebuild with nothing changed.
 
 Also prints what a first visit to each module page transfers, measured in
-Chromium and gzipped as a static host serves it (hubtrain.pageweight), and the
+Chromium and gzipped as a static host serves it (hubtrain.course.pageweight), and the
 heaviest page asset by asset. It measures and prints; it never fails on speed.
 
 Run: `make bench`, or `.venv/bin/python benchmarks/build.py [--hub FILE]`.
@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import sync_playwright
 
-from hubtrain.build import build_book
-from hubtrain.config import load_hub
-from hubtrain.pageweight import BUDGET, first_visit, module_pages, serve, total
+from hubtrain.course.build import build_book
+from hubtrain.course.pageweight import BUDGET, first_visit, module_pages, serve, total
+from hubtrain.hubfile.load import load_hub
 from hubtrain.practice.browser import launch
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from hubtrain.config import load_hub
-from hubtrain.gradingenv import hub_env, profile_env
-from hubtrain.release import LEARNER_RUNTIME, write_hub_facts
+from hubtrain.course.release import LEARNER_RUNTIME, write_hub_facts
+from hubtrain.grading.environment import hub_env, profile_env
+from hubtrain.hubfile.load import load_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 100.0

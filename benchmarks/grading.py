@@ -23,15 +23,15 @@ from pathlib import Path
 
 import nbformat
 
-from hubtrain.config import load_hub
+from hubtrain.course.release import nbgrader_env
 from hubtrain.grading.course import prepare_course
+from hubtrain.grading.environment import grading_environment
 from hubtrain.grading.execute import Limits
 from hubtrain.grading.gradebook import autograde_rows
 from hubtrain.grading.runner import BatchResult, grade_batch
 from hubtrain.grading.samples import KINDS, answered
-from hubtrain.gradingenv import grading_environment
-from hubtrain.localenv import execute_notebook
-from hubtrain.release import nbgrader_env
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.localenv import execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 # `hubtrain.grading.runner.Phases`: what each phase holds, and where it runs.

@@ -25,8 +25,8 @@ from pathlib import Path
 import psutil
 import yaml
 
-from hubtrain.config import load_hub
-from hubtrain.localenv import free_port
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 from hubtrain.rehearse.report import percentile
 

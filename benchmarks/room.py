@@ -29,8 +29,8 @@ from pathlib import Path
 import psutil
 import requests
 
-from hubtrain.config import load_hub
-from hubtrain.localenv import free_port
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 from hubtrain.room.grid import Rules
 from hubtrain.room.hubreader import Reader

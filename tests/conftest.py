@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from hubtrain.build import BuildResult, build_book
-from hubtrain.config import HubConfig, load_hub
-from hubtrain.localenv import free_port
+from hubtrain.course.build import BuildResult, build_book
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub, browser
 
 pytest_plugins = ["xdist_groups"]

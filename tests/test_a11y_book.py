@@ -21,9 +21,9 @@ from hubtrain.a11y.axe import Violation, axe_version, run_axe
 from hubtrain.a11y.keyboard import NO_FOCUS_RING, leave_by_tab, tab_to, visible_focus
 from hubtrain.a11y.results import check_or_record, summary
 from hubtrain.a11y.waivers import load_waivers, stale, unwaived
-from hubtrain.build import BuildResult
-from hubtrain.links import nbgitpuller_link
-from hubtrain.pageweight import BUDGET, first_visit, missing, module_pages, serve, total
+from hubtrain.course.build import BuildResult
+from hubtrain.course.links import nbgitpuller_link
+from hubtrain.course.pageweight import BUDGET, first_visit, missing, module_pages, serve, total
 from hubtrain.practice.browser import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book")]

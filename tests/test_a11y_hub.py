@@ -22,8 +22,8 @@ from hubtrain.a11y.axe import Violation, run_axe
 from hubtrain.a11y.keyboard import NO_FOCUS_RING, leave_by_tab, visible_focus
 from hubtrain.a11y.results import check_or_record, summary
 from hubtrain.a11y.waivers import load_waivers, stale, unwaived
-from hubtrain.config import HubConfig
-from hubtrain.links import exercise_link
+from hubtrain.course.links import exercise_link
+from hubtrain.hubfile.config import HubConfig
 from hubtrain.practice import PracticeHub, browser
 
 pytestmark = [

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from hubtrain.a11y.notebooks import CHECKS, check_notebook
-from hubtrain.build import BuildResult
+from hubtrain.course.build import BuildResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "exercises").glob("*/*.ipynb"))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hubtrain.buckets import LocalS3, LocalS3Error, s3_env
+from hubtrain.localcloud.buckets import LocalS3, LocalS3Error, s3_env
 
 # One worker runs these tests, so the module's server starts once.
 pytestmark = pytest.mark.xdist_group("buckets")
@@ -81,7 +81,7 @@ def test_a_server_that_cannot_start_says_why_in_one_line(s3: LocalS3) -> None:
 # A command that starts a bucket server, says its port, then waits to be killed.
 STARTER = """
 import time
-from hubtrain.{module} import {server}
+from hubtrain.localcloud.{module} import {server}
 server = {server}().start()
 print(server.port, flush=True)
 time.sleep(600)

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hubtrain.build import BuildError, BuildResult, build_book
-from hubtrain.config import HubConfig
-from hubtrain.release import find_leaks
+from hubtrain.course.build import BuildError, BuildResult, build_book
+from hubtrain.course.release import find_leaks
+from hubtrain.hubfile.config import HubConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

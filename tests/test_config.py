@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hubtrain.config import KUBESPAWNER_TRAITS, HubConfig, HubFileError, load_hub
-from hubtrain.links import exercise_link
+from hubtrain.course.links import exercise_link
+from hubtrain.hubfile.config import KUBESPAWNER_TRAITS, HubConfig, HubFileError
+from hubtrain.hubfile.load import load_hub
 
 HUBS = Path(__file__).resolve().parent.parent / "hubs"
 

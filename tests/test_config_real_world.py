@@ -22,11 +22,12 @@ import yaml
 from jupyterhub.traitlets import ByteSpecification
 from kubespawner import KubeSpawner
 
-from hubtrain.build import build_book
-from hubtrain.config import HubConfig, HubFileError, load_hub
-from hubtrain.gradingenv import profile_env
-from hubtrain.links import exercise_link
-from hubtrain.pages import profile_rows, substitutions
+from hubtrain.course.build import build_book
+from hubtrain.course.links import exercise_link
+from hubtrain.course.pages import profile_rows, substitutions
+from hubtrain.grading.environment import profile_env
+from hubtrain.hubfile.config import HubConfig, HubFileError
+from hubtrain.hubfile.load import load_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_WORLD = sorted((ROOT / "tests" / "files" / "real-world-hubs").glob("*.yml"))

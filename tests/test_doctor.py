@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from hubtrain import doctor
-from hubtrain.config import load_hub
-from hubtrain.doctor import check, requirements
-from hubtrain.release import write_hub_facts
+from hubtrain.course.release import write_hub_facts
+from hubtrain.hubfile import doctor
+from hubtrain.hubfile.doctor import check, requirements
+from hubtrain.hubfile.load import load_hub
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCTOR = ROOT / "src" / "hubtrain" / "doctor.py"
+DOCTOR = ROOT / "src" / "hubtrain" / "hubfile" / "doctor.py"
 
 
 def _facts_folder(tmp_path: Path, hub: str) -> Path:

@@ -26,9 +26,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from hubtrain.cli import main
-from hubtrain.config import HubConfig
-from hubtrain.gradingenv import GRADING_USER, grading_environment, hub_env, profile_env
-from hubtrain.release import (
+from hubtrain.course.release import (
     LEARNER_RUNTIME_R,
     R_SUFFIX,
     assignments,
@@ -37,6 +35,8 @@ from hubtrain.release import (
     nbgrader_env,
     stage_course,
 )
+from hubtrain.grading.environment import GRADING_USER, grading_environment, hub_env, profile_env
+from hubtrain.hubfile.config import HubConfig
 
 # One worker runs this module's tests, so its module fixture runs once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-grading")]

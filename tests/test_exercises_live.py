@@ -23,10 +23,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hubtrain.config import HubConfig
-from hubtrain.gradingenv import hub_env, profile_env
-from hubtrain.localenv import execute_notebook
-from hubtrain.release import stage_course
+from hubtrain.course.release import stage_course
+from hubtrain.grading.environment import hub_env, profile_env
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import execute_notebook
 
 # One worker runs this module's tests, so its module fixture runs once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-live")]

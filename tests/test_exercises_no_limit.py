@@ -21,10 +21,11 @@ import pytest
 from test_hubcheck import load_runtime
 
 from hubtrain.cli import main
-from hubtrain.config import HubConfig, load_hub
-from hubtrain.gradingenv import hub_env, profile_env, system_env
-from hubtrain.localenv import execute_notebook
-from hubtrain.release import stage_course
+from hubtrain.course.release import stage_course
+from hubtrain.grading.environment import hub_env, profile_env, system_env
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.localenv import execute_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-no-limit")]
 

@@ -16,15 +16,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hubtrain.config import HubConfig
-from hubtrain.localenv import execute_notebook
-from hubtrain.release import (
+from hubtrain.course.release import (
     LEARNER_PROGRESS,
     LEARNER_RUNTIME,
     R_SUFFIX,
     assignments,
     stage_course,
 )
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import execute_notebook
 
 # One worker runs this module's tests, so its module fixture runs once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exercises-offhub")]

@@ -14,11 +14,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from hubtrain.buckets import LocalS3Error
-from hubtrain.config import load_hub
-from hubtrain.gcsbuckets import LocalGCS, gcs_env
+from hubtrain.course.release import nbgrader_env, stage_course
 from hubtrain.grading.samples import answered
-from hubtrain.release import nbgrader_env, stage_course
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.buckets import LocalS3Error
+from hubtrain.localcloud.gcsbuckets import LocalGCS, gcs_env
 
 pytestmark = pytest.mark.xdist_group("buckets")
 

@@ -25,10 +25,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from hubtrain.config import HubConfig
 from hubtrain.grading.collect import collect
 from hubtrain.grading.execute import Limits
 from hubtrain.grading.runner import BatchResult, grade_batch
+from hubtrain.hubfile.config import HubConfig
 
 FILES = Path(__file__).parent / "files"
 CORPUS = FILES / "submissions"

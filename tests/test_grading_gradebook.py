@@ -27,10 +27,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SAWarning
 
-from hubtrain.config import HubConfig
 from hubtrain.grading.course import prepare_course
 from hubtrain.grading.gradebook import SaveAutoGradesOnce, autograde_rows, shared_engine
 from hubtrain.grading.metadatacheck import cached_schema_checks
+from hubtrain.hubfile.config import HubConfig
 
 EXERCISES = Path(__file__).parent / "files" / "grading" / "exercises"
 

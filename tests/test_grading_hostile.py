@@ -27,12 +27,12 @@ from nbformat.notebooknode import NotebookNode
 from test_grading import hidden_lines, page_text, read_csv
 from test_grading_roundtrip import cell_scores
 
-from hubtrain.config import HubConfig
+from hubtrain.course.release import nbgrader_env
 from hubtrain.grading.course import prepare_course
 from hubtrain.grading.execute import Limits
 from hubtrain.grading.runner import SANDBOX_ON, BatchResult, Row, grade_batch
 from hubtrain.grading.samples import answered
-from hubtrain.release import nbgrader_env
+from hubtrain.hubfile.config import HubConfig
 
 EXERCISES = Path(__file__).parent / "files" / "grading" / "exercises"
 LIMITS = Limits(cell_seconds=5, notebook_seconds=60)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from hubtrain.grading.environment import system_env
 from hubtrain.grading.kernels import GradingKernelManager
 from hubtrain.grading.kernelstart import QuickStartClient, quick_kernel_config
 from hubtrain.grading.sandbox import find_sandbox, wrapper_command
-from hubtrain.gradingenv import system_env
 
 # What learner code can observe of how its kernel was started.
 PROBE = """

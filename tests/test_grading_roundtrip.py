@@ -22,13 +22,13 @@ from nbgrader.api import Gradebook
 from test_exercises_grading import TRAP, write_trap
 from test_grading import hidden_lines, page_text
 
-from hubtrain.config import HubConfig
+from hubtrain.course.release import R_SUFFIX, nbgrader_env, run_nbgrader
 from hubtrain.grading.course import prepare_course
 from hubtrain.grading.execute import Limits
 from hubtrain.grading.gradebook import autograde_rows
 from hubtrain.grading.runner import grade_batch
 from hubtrain.grading.samples import answered
-from hubtrain.release import R_SUFFIX, nbgrader_env, run_nbgrader
+from hubtrain.hubfile.config import HubConfig
 
 # Who submits what: (kind of answers, kernel language of the notebooks they hand in, or
 # "" for all). An R exercise is its own assignment, so each one-language learner must

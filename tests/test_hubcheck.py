@@ -20,9 +20,9 @@ from types import ModuleType
 
 import pytest
 
-from hubtrain.config import HubConfig
-from hubtrain.gradingenv import profile_env
-from hubtrain.release import LEARNER_RUNTIME, LEARNER_RUNTIME_R, write_hub_facts
+from hubtrain.course.release import LEARNER_RUNTIME, LEARNER_RUNTIME_R, write_hub_facts
+from hubtrain.grading.environment import profile_env
+from hubtrain.hubfile.config import HubConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_VARIABLES = ("JUPYTERHUB_", "MEM_", "CPU_", "JUPYTER_IMAGE", "HUBTRAIN_GRADING", "SCRATCH")

@@ -29,7 +29,8 @@ import nbformat
 import pytest
 import yaml
 
-from hubtrain.config import HubConfig, load_hub
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.hubfile.load import load_hub
 from hubtrain.practice import PracticeHub, browser
 
 pytestmark = [

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from hubtrain.cli import main
-from hubtrain.config import HubFileError, load_hub
-from hubtrain.pages import profile_rows
-from hubtrain.profiles_import import import_profiles, read_values
+from hubtrain.course.pages import profile_rows
+from hubtrain.hubfile.config import HubFileError
+from hubtrain.hubfile.load import load_hub
+from hubtrain.hubfile.profiles_import import import_profiles, read_values
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATOR_VALUES = ROOT / "tests" / "files" / "values" / "2i2c-style.values.yaml"

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from hubtrain.cli import main
-from hubtrain.config import load_hub
-from hubtrain.profiles_import import import_profiles
+from hubtrain.hubfile.load import load_hub
+from hubtrain.hubfile.profiles_import import import_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 VALUES = ROOT / "tests" / "files" / "values" / "2i2c-style.values.yaml"

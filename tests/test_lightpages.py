@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from hubtrain.lightpages import IconError, lighten
+from hubtrain.course.lightpages import IconError, lighten
 
 # The shape of Font Awesome's all.min.js: a solid pack registered with d("fas", p).
 FONTAWESOME = (

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from hubtrain.cli import main
-from hubtrain.config import HubConfig
-from hubtrain.links import exercise_link, nbgitpuller_link
+from hubtrain.course.links import exercise_link, nbgitpuller_link
+from hubtrain.hubfile.config import HubConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

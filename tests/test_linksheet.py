@@ -10,9 +10,10 @@ import pytest
 import segno
 
 from hubtrain.cli import main
-from hubtrain.config import HubConfig, load_hub
-from hubtrain.links import exercise_link
-from hubtrain.release import R_SUFFIX, assignments, r_twin
+from hubtrain.course.links import exercise_link
+from hubtrain.course.release import R_SUFFIX, assignments, r_twin
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.hubfile.load import load_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"

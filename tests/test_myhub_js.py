@@ -11,9 +11,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from hubtrain.build import BuildResult
-from hubtrain.config import HubConfig
-from hubtrain.links import exercise_link, nbgitpuller_link
+from hubtrain.course.build import BuildResult
+from hubtrain.course.links import exercise_link, nbgitpuller_link
+from hubtrain.hubfile.config import HubConfig
 from hubtrain.practice.browser import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book")]

@@ -17,10 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hubtrain.build import BuildResult
-from hubtrain.config import HubConfig, UnlistedChoice, load_hub
-from hubtrain.pages import profile_rows, substitutions, unlisted_choice_text
-from hubtrain.sphinx_ext import OPTIONAL_COLUMNS, PROFILE_COLUMNS
+from hubtrain.course.build import BuildResult
+from hubtrain.course.pages import profile_rows, substitutions, unlisted_choice_text
+from hubtrain.course.sphinx_ext import OPTIONAL_COLUMNS, PROFILE_COLUMNS
+from hubtrain.hubfile.config import HubConfig, UnlistedChoice
+from hubtrain.hubfile.load import load_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 # A hub with profiles and options, a managed hub, and a hub without a profile list.

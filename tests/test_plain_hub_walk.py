@@ -19,9 +19,10 @@ from typing import Any
 import nbformat
 import pytest
 
-from hubtrain.config import HubConfig, load_hub
+from hubtrain.course.links import exercise_link
 from hubtrain.grading.samples import answered
-from hubtrain.links import exercise_link
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.hubfile.load import load_hub
 from hubtrain.practice import PracticeHub, browser
 
 pytestmark = [

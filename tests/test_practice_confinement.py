@@ -23,8 +23,8 @@ import pytest
 import requests
 import websocket
 
-from hubtrain.config import HubConfig
-from hubtrain.localenv import free_port
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("confinement")]

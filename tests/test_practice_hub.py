@@ -18,13 +18,13 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from hubtrain.config import HubConfig
-from hubtrain.localenv import free_port
+from hubtrain.course.release import find_leaks
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub, served_hub
 from hubtrain.practice.run import PracticeHubError, kubespawner_profile
 from hubtrain.practice.spawner import PracticeSpawner, kubespawner_templates
 from hubtrain.rehearse.hubapi import HubAPI
-from hubtrain.release import find_leaks
 
 ROOT = Path(__file__).resolve().parent.parent
 HUBTRAIN = Path(sys.executable).with_name("hubtrain")

@@ -12,8 +12,8 @@ import yaml
 from nbgitpuller.pull import GitPuller
 
 from hubtrain.cli import main
-from hubtrain.publish import PublishError, git_env, is_remote, publish
-from hubtrain.release import LeakError
+from hubtrain.course.publish import PublishError, git_env, is_remote, publish
+from hubtrain.course.release import LeakError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"

@@ -30,12 +30,12 @@ import pytest
 import requests
 import websocket
 
-from hubtrain.config import HubConfig
+from hubtrain.course.release import R_SUFFIX, stage_course
 from hubtrain.grading.samples import answered
-from hubtrain.localenv import free_port
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 from hubtrain.practice.run import SCRATCH_BUCKET
-from hubtrain.release import R_SUFFIX, stage_course
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("practice-hub-r")]
 

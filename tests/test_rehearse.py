@@ -19,8 +19,8 @@ import pytest
 import requests
 import yaml
 
-from hubtrain.config import HubConfig
-from hubtrain.localenv import free_port
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 from hubtrain.rehearse.plan import PREFIX
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hubtrain.localenv import free_port
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.rehearse.pullcause import git_said, repository_cause
 
 

@@ -20,12 +20,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hubtrain.buckets import LocalS3, s3_env
-from hubtrain.build import BuildResult, notebook_paths
-from hubtrain.config import HubConfig, load_hub
-from hubtrain.gcsbuckets import LocalGCS
-from hubtrain.pages import profile_rows
-from hubtrain.release import find_leaks
+from hubtrain.course.build import BuildResult, notebook_paths
+from hubtrain.course.pages import profile_rows
+from hubtrain.course.release import find_leaks
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.buckets import LocalS3, s3_env
+from hubtrain.localcloud.gcsbuckets import LocalGCS
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hubtrain.config import HubConfig
-from hubtrain.release import (
+from hubtrain.course.release import (
     R_SUFFIX,
     assignments,
     find_leaks,
@@ -18,6 +17,7 @@ from hubtrain.release import (
     r_twin,
     secret_lines,
 )
+from hubtrain.hubfile.config import HubConfig
 
 pytestmark = pytest.mark.slow
 

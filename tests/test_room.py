@@ -27,11 +27,11 @@ import pytest
 import requests
 import yaml
 
-from hubtrain.config import HubConfig
-from hubtrain.localenv import free_port
+from hubtrain.course.release import LEARNER_RUNTIME, write_hub_facts
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 from hubtrain.rehearse.kernel import KernelSocket
-from hubtrain.release import LEARNER_RUNTIME, write_hub_facts
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("room")]
 

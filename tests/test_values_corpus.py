@@ -25,10 +25,11 @@ from jinja2 import Environment, FileSystemLoader
 from kubespawner import KubeSpawner
 
 from hubtrain.cli import main
-from hubtrain.config import HubConfig, HubFileError, load_hub
-from hubtrain.pages import UNNAMED_IMAGE, book_facts, profile_rows
+from hubtrain.course.pages import UNNAMED_IMAGE, book_facts, profile_rows
+from hubtrain.hubfile.config import HubConfig, HubFileError
+from hubtrain.hubfile.load import load_hub
+from hubtrain.hubfile.profiles_import import read_values
 from hubtrain.practice.spawner import kubespawner_templates
-from hubtrain.profiles_import import read_values
 
 ROOT = Path(__file__).resolve().parent.parent
 VALUES = ROOT / "tests" / "files" / "values"

@@ -18,11 +18,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import nbformat
 import pytest
 
-from hubtrain.config import HubConfig
-from hubtrain.links import exercise_link
-from hubtrain.pages import profile_rows
+from hubtrain.course.links import exercise_link
+from hubtrain.course.pages import profile_rows
+from hubtrain.course.release import R_SUFFIX, assignments
+from hubtrain.hubfile.config import HubConfig
 from hubtrain.practice import PracticeHub, browser
-from hubtrain.release import R_SUFFIX, assignments
 
 # One worker runs the whole module, so the hub and the browser start once.
 pytestmark = [

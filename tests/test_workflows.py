@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from hubtrain.cli import main
-from hubtrain.publish import git_env
-from hubtrain.release import find_leaks
+from hubtrain.course.publish import git_env
+from hubtrain.course.release import find_leaks
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@
  * types their hub's address once (or opens the book with ?hub=ADDRESS); it is kept
  * in localStorage and every a.hubtrain-launch link on every page is rebuilt for it
  * from its data-hubtrain-path and the build's link recipe (window.HUBTRAIN,
- * written by hubtrain.sphinx_ext). The link maker page (#hubtrain-link-maker)
+ * written by hubtrain.course.sphinx_ext). The link maker page (#hubtrain-link-maker)
  * uses the same link builder.
  */
 (function () {
@@ -27,7 +27,7 @@
     return out;
   }
 
-  /* JupyterHub 6's rule for new named servers, as hubtrain.links.valid_server_name. */
+  /* JupyterHub 6's rule for new named servers, as hubtrain.course.links.valid_server_name. */
   function validServerName(name) {
     return name.length <= 30 && /^[a-z](?:-?[a-z0-9])*$/.test(name);
   }
@@ -36,7 +36,7 @@
     return text.replace(/^\/+/, "").replace(/\/+$/, "");
   }
 
-  /* The same link as hubtrain.links.nbgitpuller_link (Python), character for
+  /* The same link as hubtrain.course.links.nbgitpuller_link (Python), character for
      character; tests compare the two. Throws Error on input Python refuses. */
   function nbgitpullerLink(hubUrl, repo, path, options) {
     var opts = options || {};

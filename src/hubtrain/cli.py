@@ -1,7 +1,8 @@
-"""The `hubtrain` command line: parses arguments and calls one function each.
+"""The `hubtrain` command line: a thin layer that nothing imports.
 
-Errors a user can fix (a bad hub file, a port in use) print one line and exit 2;
-they never show a traceback.
+Each capability registers its own subcommands with `add_commands(sub)`; this module
+only puts them together and turns errors a user can fix (a bad hub file, a port in
+use) into one line and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,63 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from hubtrain.build import BuildError
-from hubtrain.config import HubConfig, HubFileError, load_hub
-from hubtrain.release import LeakError
-
-DEFAULT_HUB = Path("hubs/practice.yml")
-
-
-class UsageError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
-def _hub(args: argparse.Namespace) -> HubConfig:
-    hub = load_hub(args.hub)
-    for line in hub.warnings:
-        print(f"hubtrain: warning: {line}", file=sys.stderr)
-    return hub
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from hubtrain.build import build_book
-
-    result = build_book(_hub(args), Path(args.root), Path(args.out) if args.out else None)
-    print(f"Student release: {result.release}")
-    print(f"Book: open {result.html / 'index.html'} in a browser")
-    return 0
-
-
-def cmd_release(args: argparse.Namespace) -> int:
-    from hubtrain.release import make_release
-
-    root = Path(args.root).resolve()
-    out = Path(args.out).resolve() if args.out else root
-    release = make_release(_hub(args), root / "exercises", out / "_build")
-    print(f"Student release: {release}")
-    return 0
-
-
-def cmd_link(args: argparse.Namespace) -> int:
-    from hubtrain.links import exercise_link
-
-    hub = _hub(args)
-    if args.user and not args.server:
-        raise UsageError("--user is only for a named server's link: add --server NAME")
-    try:
-        link = exercise_link(
-            hub, args.path, args.hub_url or "", server_name=args.server, user_name=args.user
-        )
-    except ValueError as exc:
-        raise UsageError(f"--server/--user: {exc}") from None
-    print(link)
-    return 0
-
-
-def _add_hub(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hub", default=str(DEFAULT_HUB), help="hub file (default: %(default)s)")
+from hubtrain.course.build import BuildError
+from hubtrain.course.release import LeakError
+from hubtrain.hubfile.cliutil import UsageError
+from hubtrain.hubfile.config import HubFileError
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -73,64 +22,18 @@ def make_parser() -> argparse.ArgumentParser:
         prog="hubtrain", description="Build, host and grade the hubtrain course."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    # One line per capability, in the order `hubtrain --help` lists them.
+    from hubtrain import practice, rehearse, room
+    from hubtrain.course import commands as course
+    from hubtrain.grading import commands as grading
+    from hubtrain.hubfile import commands as hubfile
 
-    build = sub.add_parser("build", help="build the student release and the book")
-    _add_hub(build)
-    build.add_argument("--root", default=".", help="the course repository (default: .)")
-    build.add_argument("--out", default="", help="write to OUT/_build (default: ROOT)")
-    build.set_defaults(func=cmd_build)
-
-    release = sub.add_parser("release", help="make the student release with nbgrader")
-    _add_hub(release)
-    release.add_argument("--root", default=".", help="the course repository (default: .)")
-    release.add_argument("--out", default="", help="write to OUT/_build (default: ROOT)")
-    release.set_defaults(func=cmd_release)
-
-    link = sub.add_parser("link", help="print the nbgitpuller link for one release file")
-    _add_hub(link)
-    link.add_argument("path", help="a path inside the release, e.g. 01-login/login.ipynb")
-    link.add_argument("--hub-url", default="", help="use this hub address instead")
-    link.add_argument(
-        "--server",
-        default="",
-        help="a named server: the link starts that server (not the default one) and pulls there",
-    )
-    link.add_argument(
-        "--user", default="", help="with --server: the learner whose named server it is"
-    )
-    link.set_defaults(func=cmd_link)
-
-    # Each capability adds its subcommands below, in its own block, by calling an
-    # `add_commands(sub)` function of its module.
-    # --- exercises and grading environment (issue 4) ---
-    from hubtrain.gradingenv import add_commands as add_exercises
-
-    add_exercises(sub)
-    # --- practice hub (issue 5) ---
-    from hubtrain.practice import add_commands as add_practice_hub
-
-    add_practice_hub(sub)
-    # --- re-hosting: import-profiles, publish, doctor, link-sheet (issue 6) ---
-    from hubtrain.publish import add_commands as add_rehosting
-
-    add_rehosting(sub)
-    # --- workshop grading (issue 7) ---
-    from hubtrain.grading.cli import add_commands as add_grading
-
-    add_grading(sub)
-    # --- hubtrain init: write a hub file by answering questions (issue 17) ---
-    from hubtrain.init import add_commands as add_init
-
-    add_init(sub)
-    # --- rehearsals: simulated learners on a real hub (issue 16) ---
-    from hubtrain.rehearse import add_commands as add_rehearse
-
-    add_rehearse(sub)
-    # --- the TA's live room view (issue 24) ---
-    from hubtrain.room import add_commands as add_room
-
-    add_room(sub)
-
+    course.add_commands(sub)  # build, release, link, publish, link-sheet
+    hubfile.add_commands(sub)  # init, import-profiles, doctor
+    practice.add_commands(sub)  # hub
+    grading.add_commands(sub)  # grading-env, grade
+    rehearse.add_commands(sub)  # rehearse
+    room.add_commands(sub)  # room
     return parser
 
 
@@ -149,9 +52,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run as `python -m hubtrain.cli`, this file is `__main__`, and the commands
-    # raise `hubtrain.cli.UsageError`, a class of another module object: use that
-    # module's `main`, so their errors are caught and exit with status 2.
-    from hubtrain.cli import main as package_main
-
-    sys.exit(package_main())
+    sys.exit(main())

@@ -18,9 +18,9 @@ from nbgrader.api import Gradebook
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from hubtrain.config import HubConfig
+from hubtrain.course.release import run_nbgrader, stage_course
 from hubtrain.grading.declared import declared_answers
-from hubtrain.release import run_nbgrader, stage_course
+from hubtrain.hubfile.config import HubConfig
 
 __all__ = ["GRADING_CONFIG", "Course", "NotebookInfo", "prepare_course"]
 

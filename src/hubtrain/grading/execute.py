@@ -20,14 +20,14 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from hubtrain.buckets import s3_env
 from hubtrain.grading.declared import notebook_language
+from hubtrain.grading.environment import system_env
 from hubtrain.grading.judge import exports, graded_tests, judge_only
 from hubtrain.grading.judging import Judge, JudgeSetup, worker_space
 from hubtrain.grading.kernels import Limits, make_executor, run_notebook, without_hidden_tests
 from hubtrain.grading.ownbuckets import OwnBuckets, mentions_buckets
 from hubtrain.grading.sandbox import find_sandbox, wrapper_command
-from hubtrain.gradingenv import system_env
+from hubtrain.localcloud.buckets import s3_env
 
 __all__ = ["ExecJob", "ExecResult", "Limits", "execute_job", "kernel_environment"]
 

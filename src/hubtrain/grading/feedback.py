@@ -28,7 +28,7 @@ from traitlets.config import Config
 
 __all__ = ["HideHiddenTests", "render_feedback", "with_grades", "write_page"]
 
-# As `hubtrain.release.secret_lines`: shorter lines are not distinctive.
+# As `hubtrain.course.release.secret_lines`: shorter lines are not distinctive.
 MIN_SECRET = 12
 # A hidden test's messages and hints are secret down to a few characters.
 MIN_STRING = 4

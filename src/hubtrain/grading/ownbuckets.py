@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from hubtrain.gradingenv import system_env
-from hubtrain.localenv import stop_process
+from hubtrain.grading.environment import system_env
+from hubtrain.localcloud.localenv import stop_process
 
 __all__ = ["SANDBOX_PORT", "OwnBuckets", "mentions_buckets"]
 
@@ -128,7 +128,7 @@ class OwnBuckets:
         path = self._private / "s3.sock"
         with self._lock:
             if self._process is None:
-                command = [sys.executable, "-m", "hubtrain.child", __name__, str(path)]
+                command = [sys.executable, "-m", "hubtrain.localcloud.child", __name__, str(path)]
                 self._process = subprocess.Popen(
                     [*command, *self.buckets],
                     stdin=subprocess.DEVNULL,
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> None:
     from moto.s3.models import s3_backends
     from werkzeug.serving import run_simple
 
-    from hubtrain.buckets import REGION
+    from hubtrain.localcloud.buckets import REGION
 
     path, *buckets = argv
     app = create_backend_app("s3")

@@ -27,7 +27,6 @@ from typing import Any, TextIO
 
 from nbgrader.api import Gradebook
 
-from hubtrain.config import HubConfig
 from hubtrain.grading.collect import Submission, Unmatched, collect
 from hubtrain.grading.course import FINGERPRINT_FILE, Course, prepare_course
 from hubtrain.grading.execute import ExecJob, ExecResult, Limits, execute_job
@@ -44,7 +43,8 @@ from hubtrain.grading.steps import (
     sanitize,
     zero_missing,
 )
-from hubtrain.localenv import exit_when_orphaned
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import exit_when_orphaned
 
 __all__ = ["CSV_FIELDS", "BatchResult", "Row", "grade_batch"]
 
@@ -419,7 +419,7 @@ def _grade(
     progress_stream: TextIO,
     phases: Phases,
 ) -> None:
-    from hubtrain.gradingenv import GRADING_BUCKETS, grading_variables
+    from hubtrain.grading.environment import GRADING_BUCKETS, grading_variables
 
     progress = Progress(len(todo), progress_stream)
 

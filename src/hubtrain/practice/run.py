@@ -28,10 +28,10 @@ from types import TracebackType
 
 import psutil
 
-from hubtrain.buckets import LocalS3
-from hubtrain.config import HubConfig
-from hubtrain.gcsbuckets import LocalGCS, bucket_env, local_buckets
-from hubtrain.localenv import free_port, with_venv_on_path
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.buckets import LocalS3
+from hubtrain.localcloud.gcsbuckets import LocalGCS, bucket_env, local_buckets
+from hubtrain.localcloud.localenv import free_port, with_venv_on_path
 from hubtrain.practice.hubconfig import (
     PASSWORD_ENV,
     REHEARSAL_TOKEN_ENV,
@@ -209,7 +209,7 @@ class PracticeHub:
     def _fingerprint(self) -> str:
         """A hash of everything the release is made from: exercises, the learner
         runtime, the hub facts and the release code. Same hash, same release."""
-        from hubtrain import release
+        from hubtrain.course import release
 
         digest = hashlib.sha256()
         exercises = self.root / "exercises"
@@ -231,8 +231,8 @@ class PracticeHub:
         has changed since the last publish, nbgrader is not run again (it takes
         most of a start-up). Returns the new tip, or "" when nothing was done.
         """
-        from hubtrain.publish import publish
-        from hubtrain.release import make_release
+        from hubtrain.course.publish import publish
+        from hubtrain.course.release import make_release
 
         target = self.course_repo()
         if target is None:
@@ -625,10 +625,11 @@ def _tell(line: str) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     """Run the hub in this process until SIGTERM or Ctrl-C; errors are one line."""
-    from hubtrain.buckets import LocalS3Error
-    from hubtrain.config import HubFileError, load_hub
-    from hubtrain.publish import PublishError
-    from hubtrain.release import LeakError
+    from hubtrain.course.publish import PublishError
+    from hubtrain.course.release import LeakError
+    from hubtrain.hubfile.config import HubFileError
+    from hubtrain.hubfile.load import load_hub
+    from hubtrain.localcloud.buckets import LocalS3Error
 
     # A polite stop (from `hubtrain hub`, `kill`, a CI runner) stops everything.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -703,7 +704,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     would die before its objects could be saved; instead, this process turns
     Ctrl-C into one SIGTERM for the child, which stops everything in order.
     """
-    from hubtrain.config import load_hub
+    from hubtrain.hubfile.load import load_hub
 
     load_hub(args.hub)
     root = Path(args.root).resolve()

@@ -28,8 +28,8 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner
 from jupyterhub.utils import random_port
 from traitlets import Bool, Dict, List, Unicode, default
 
-from hubtrain.config import slugify
 from hubtrain.grading.sandbox import find_sandbox
+from hubtrain.hubfile.config import slugify
 
 __all__ = ["SYSTEM_FILES", "PracticeSpawner", "kubespawner_templates"]
 

@@ -4,6 +4,10 @@ This module only registers the command: the rehearsal itself runs in a fresh
 interpreter (`python -m hubtrain.rehearse`) because Locust patches the standard
 library for gevent when imported, and that must happen before anything else
 has imported sockets, threads or SSL.
+
+May import: `hubtrain.hubfile` and `hubtrain.course` (the course the simulated
+learners walk); it drives any hub, the practice hub included, over HTTP only, so
+never `practice`, `grading` or `cli`.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubtrain.config import HubConfig
-from hubtrain.links import exercise_link
+from hubtrain.course.links import exercise_link
+from hubtrain.hubfile.config import HubConfig
 
 __all__ = ["ModuleWalk", "find_module"]
 

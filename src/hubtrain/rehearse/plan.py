@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubtrain.config import HubConfig, HubFileError, Profile, read_yaml
+from hubtrain.hubfile.config import HubConfig, HubFileError, Profile, read_yaml
 
 __all__ = [
     "ARRIVALS",

@@ -27,7 +27,8 @@ from gevent.event import Event
 from locust.env import Environment
 from locust.runners import MASTER_HEARTBEAT_TIMEOUT, STATE_MISSING
 
-from hubtrain.config import HubFileError, load_hub
+from hubtrain.hubfile.config import HubFileError
+from hubtrain.hubfile.load import load_hub
 from hubtrain.rehearse import add_arguments
 from hubtrain.rehearse.hubapi import TOKEN_ENV, HubAPI, HubAPIError
 from hubtrain.rehearse.learner import Learner, LearnerResult, Walks

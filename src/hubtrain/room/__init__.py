@@ -5,8 +5,8 @@ What this package owns: reading the course's progress record
 each learner's server state through the hub's REST API, the rules that say who
 needs help, and the local page (127.0.0.1) that shows it all and updates itself.
 
-What it may import: the hub file (`hubtrain.config`), small shared helpers
-(`hubtrain.localenv`) and its own modules. Never another capability's internals
+What it may import: the hub file (`hubtrain.hubfile.config`), small shared helpers
+(`hubtrain.localcloud.localenv`) and its own modules. Never another capability's internals
 (`practice/`, `rehearse/`, `learner/`) and never `cli.py`: the command line calls
 `add_commands` below, the way it registers every other capability.
 

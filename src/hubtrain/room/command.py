@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from hubtrain.config import load_hub
+from hubtrain.hubfile.load import load_hub
 from hubtrain.room.grid import Rules, csv_text, summary
 from hubtrain.room.hubreader import Reader, RoomError
 from hubtrain.room.poller import Poller

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import segno
 
-from hubtrain.config import HubConfig
-from hubtrain.links import exercise_link
-from hubtrain.release import assignments
+from hubtrain.course.links import exercise_link
+from hubtrain.course.release import assignments
+from hubtrain.hubfile.config import HubConfig
 
 __all__ = ["SheetEntry", "add_commands", "sheet_entries", "sheet_html", "write_link_sheet"]
 
@@ -117,8 +117,8 @@ def write_link_sheet(
 
 
 def cmd_link_sheet(args: argparse.Namespace) -> int:
-    from hubtrain.cli import UsageError
-    from hubtrain.config import load_hub
+    from hubtrain.hubfile.cliutil import UsageError
+    from hubtrain.hubfile.load import load_hub
 
     hub = load_hub(args.hub)
     out = Path(args.out)
@@ -134,12 +134,12 @@ def cmd_link_sheet(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    from hubtrain.cli import _add_hub
+    from hubtrain.hubfile.cliutil import add_hub
 
     parser = sub.add_parser(
         "link-sheet", help="write a printable page of every exercise link with QR codes"
     )
-    _add_hub(parser)
+    add_hub(parser)
     parser.add_argument("--out", default="link-sheet.html", help="(default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--hub-url", default="", help="use this hub address instead")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlencode, urlsplit
 
-from hubtrain.config import HubConfig
+from hubtrain.hubfile.config import HubConfig
 
 __all__ = ["exercise_link", "nbgitpuller_link", "valid_server_name"]
 

@@ -142,7 +142,7 @@ def icon_css(names: set[str], icons: dict[str, tuple[int, int, str]], banner: st
     """A stylesheet drawing each named icon as a mask in the current text colour."""
     rules = [
         banner,
-        "/* Icons drawn from inline SVG outlines; written by hubtrain.lightpages. */",
+        "/* Icons drawn from inline SVG outlines; written by hubtrain.course.lightpages. */",
         ".fa-solid, .fas { font: inherit; font-size: inherit; display: inline-block;",
         "  height: 1em; width: 1em; vertical-align: -0.125em; background-color: currentColor;",
         "  -webkit-mask: var(--hubtrain-icon) center / contain no-repeat;",

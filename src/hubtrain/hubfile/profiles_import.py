@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from hubtrain.config import (
+from hubtrain.hubfile.config import (
     HubFileError,
     Profile,
     ServerDefaults,

@@ -19,7 +19,7 @@ import urllib.request
 from types import TracebackType
 from typing import Any, Self
 
-from hubtrain.localenv import free_port, stop_process
+from hubtrain.localcloud.localenv import free_port, stop_process
 
 __all__ = ["DUMMY_KEY", "LocalS3", "LocalS3Error", "LocalServer", "s3_env"]
 
@@ -110,9 +110,9 @@ class LocalServer:
         elif not _port_free(self.port):
             # Checked first: otherwise the readiness probe would reach the other server.
             raise LocalS3Error(f"cannot start the local bucket server: port {self.port} is in use")
-        # Through hubtrain.child: the server exits if we are killed outright.
+        # Through hubtrain.localcloud.child: the server exits if we are killed outright.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "hubtrain.child", *self._command()],
+            [sys.executable, "-m", "hubtrain.localcloud.child", *self._command()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=self._env(),

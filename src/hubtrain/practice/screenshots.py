@@ -14,9 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hubtrain.config import HubFileError, load_hub
-from hubtrain.links import exercise_link
-from hubtrain.localenv import free_port
+from hubtrain.course.links import exercise_link
+from hubtrain.hubfile.config import HubFileError
+from hubtrain.hubfile.load import load_hub
+from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub, PracticeHubError, browser
 
 __all__ = ["FIGURES", "main", "take_screenshots"]
@@ -110,7 +111,9 @@ def take_screenshots(practice: PracticeHub, out: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Start a fresh practice hub for `--hub`, take the figures, stop the hub."""
-    parser = argparse.ArgumentParser(prog="python -m hubtrain.screenshots", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m hubtrain.practice.screenshots", description=__doc__
+    )
     parser.add_argument(
         "--hub", default="hubs/practice.yml", help="hub file (default: %(default)s)"
     )

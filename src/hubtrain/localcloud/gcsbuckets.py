@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
-from hubtrain.buckets import LocalS3, LocalServer, s3_env
+from hubtrain.localcloud.buckets import LocalS3, LocalServer, s3_env
 
 __all__ = ["PROJECT", "LocalGCS", "bucket_env", "gcs_env", "local_buckets"]
 

@@ -279,7 +279,7 @@ def load_facts(facts_file: str = "", hub_file: str = "", cwd: Path | None = None
     doctor in the course folder the exercise links created just works.
     """
     if hub_file:
-        from hubtrain.config import load_hub
+        from hubtrain.hubfile.load import load_hub
 
         return load_hub(hub_file).facts()
     cwd = cwd or Path.cwd()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubtrain.config import HubConfig, Profile, UnlistedChoice
-from hubtrain.links import exercise_link
+from hubtrain.course.links import exercise_link
+from hubtrain.hubfile.config import HubConfig, Profile, UnlistedChoice
 
 __all__ = [
     "UNNAMED_IMAGE",

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hubtrain.config import HubConfig
-from hubtrain.localenv import with_venv_on_path
+from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import with_venv_on_path
 
 __all__ = [
     "R_SUFFIX",
@@ -40,11 +40,11 @@ __all__ = [
     "stage_course",
 ]
 
-LEARNER_RUNTIME = Path(__file__).parent / "learner" / "hubcheck.py"
+LEARNER_RUNTIME = Path(__file__).parents[1] / "learner" / "hubcheck.py"
 # Its R twin, for the R assignments; it writes the same progress file.
-LEARNER_RUNTIME_R = Path(__file__).parent / "learner" / "hubcheck.R"
+LEARNER_RUNTIME_R = Path(__file__).parents[1] / "learner" / "hubcheck.R"
 # The course-wide progress page, at the top of the release with its own runtime copy.
-LEARNER_PROGRESS = Path(__file__).parent / "learner" / "progress.ipynb"
+LEARNER_PROGRESS = Path(__file__).parents[1] / "learner" / "progress.ipynb"
 SECRET_MARKERS = (
     "### BEGIN SOLUTION",
     "### END SOLUTION",
@@ -372,7 +372,7 @@ def find_answer_literals(exercises: Path) -> list[str]:
     """
     import nbformat  # here, not at the top: every command imports this module
 
-    from hubtrain.rliterals import scan_r_cells
+    from hubtrain.course.rliterals import scan_r_cells
 
     notebooks = []
     for path in sorted(exercises.rglob("*.ipynb")):

@@ -1,18 +1,21 @@
-"""`hubtrain grade`: argument parsing only; the work is in `runner.grade_batch`."""
+"""`hubtrain grading-env` and `hubtrain grade`: argument parsing only; the work is in
+`environment.grading_environment` and `runner.grade_batch`."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import tempfile
 from pathlib import Path
 
-__all__ = ["add_commands", "cmd_grade"]
+__all__ = ["add_commands", "cmd_grade", "cmd_grading_env"]
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from hubtrain.buckets import LocalS3Error
-    from hubtrain.cli import UsageError, _hub
     from hubtrain.grading.execute import Limits
     from hubtrain.grading.runner import grade_batch
+    from hubtrain.hubfile.cliutil import UsageError, hub_from_args
+    from hubtrain.localcloud.buckets import LocalS3Error
 
     if args.workers < 0:
         raise UsageError(f"--workers {args.workers}: expected 0 (one per core) or more")
@@ -30,7 +33,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     )
     try:
         result = grade_batch(
-            _hub(args),
+            hub_from_args(args),
             exercises,
             Path(args.submissions),
             Path(args.out),
@@ -46,10 +49,49 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register `grade` on the CLI."""
-    from hubtrain.cli import _add_hub
+def cmd_grading_env(args: argparse.Namespace) -> int:
+    """Run the command after `--` in the grading environment; return its exit status."""
+    from hubtrain.grading.environment import grading_environment
+    from hubtrain.hubfile.cliutil import UsageError, hub_from_args
+    from hubtrain.localcloud.buckets import LocalS3Error
 
+    command = list(args.cmd)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UsageError("grading-env needs a command after --, e.g. -- nbgrader autograde ps1")
+    with tempfile.TemporaryDirectory(prefix="hubtrain-grading-") as tmp:
+        try:
+            with grading_environment(hub_from_args(args), Path(tmp)) as env:
+                try:
+                    code = subprocess.run(command, env=env).returncode
+                except FileNotFoundError:
+                    raise UsageError(f"command not found: {command[0]}") from None
+        except LocalS3Error as exc:
+            raise UsageError(str(exc)) from None
+    # A command killed by a signal reports -N; shells report that as 128 + N.
+    return code if code >= 0 else 128 - code
+
+
+def _add_grading_env(sub: argparse._SubParsersAction) -> None:
+    from hubtrain.hubfile.cliutil import add_hub
+
+    parser = sub.add_parser(
+        "grading-env",
+        help="run a command (e.g. nbgrader autograde) in the hub-like grading environment",
+        description="Run COMMAND with the hub file's variables and a local bucket server, "
+        "as `hubtrain grade` does; exit with COMMAND's exit status.",
+    )
+    add_hub(parser)
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    parser.set_defaults(func=cmd_grading_env)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `grading-env` and `grade` on the CLI."""
+    from hubtrain.hubfile.cliutil import add_hub
+
+    _add_grading_env(sub)
     parser = sub.add_parser(
         "grade",
         help="grade a folder or zip of submitted notebooks with nbgrader",
@@ -57,7 +99,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "or a folder or zip of notebooks whose file names carry the student) into an nbgrader "
         "gradebook in OUT/course; write OUT/grades.csv and a feedback page per submission.",
     )
-    _add_hub(parser)
+    add_hub(parser)
     parser.add_argument("submissions", metavar="SUBMISSIONS", help="folder or .zip file")
     parser.add_argument("--assignment", default="", help="grade only this assignment")
     parser.add_argument(

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from hubtrain.release import (
+from hubtrain.course.release import (
     RELEASE_GITIGNORE,
     LeakError,
     find_leaks,
@@ -165,9 +165,9 @@ def publish(
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Build the student release for the hub, then publish it to `content.repo`."""
-    from hubtrain.cli import UsageError
-    from hubtrain.config import load_hub
-    from hubtrain.release import make_release
+    from hubtrain.course.release import make_release
+    from hubtrain.hubfile.cliutil import UsageError
+    from hubtrain.hubfile.load import load_hub
 
     hub = load_hub(args.hub)
     root = Path(args.root).resolve()
@@ -191,13 +191,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register `publish`, `import-profiles`, `link-sheet` and `doctor` on the CLI."""
-    from hubtrain.cli import _add_hub
+    """Register `publish` on the CLI."""
+    from hubtrain.hubfile.cliutil import add_hub
 
     parser = sub.add_parser(
         "publish", help="commit the student release to the branch learners pull from"
     )
-    _add_hub(parser)
+    add_hub(parser)
     parser.add_argument("--root", default=".", help="the course repository (default: .)")
     parser.add_argument("--out", default="", help="build the release in OUT/_build (default: ROOT)")
     parser.add_argument(
@@ -205,9 +205,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-m", "--message", default=DEFAULT_MESSAGE, help="the commit message")
     parser.set_defaults(func=cmd_publish)
-
-    from hubtrain import doctor, linksheet, profiles_import
-
-    profiles_import.add_commands(sub)
-    linksheet.add_commands(sub)
-    doctor.add_commands(sub)

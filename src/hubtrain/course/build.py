@@ -16,9 +16,15 @@ from pathlib import Path
 
 import yaml
 
-from hubtrain.config import HubConfig
-from hubtrain.pages import book_facts
-from hubtrain.release import LeakError, find_leaks, hub_facts_text, make_release, public_lines
+from hubtrain.course.pages import book_facts
+from hubtrain.course.release import (
+    LeakError,
+    find_leaks,
+    hub_facts_text,
+    make_release,
+    public_lines,
+)
+from hubtrain.hubfile.config import HubConfig
 
 __all__ = ["BuildError", "BuildResult", "build_book", "notebook_paths", "write_book_config"]
 

@@ -36,8 +36,6 @@ __all__ = [
     "HubConfig",
     "HubFileError",
     "Profile",
-    "load_hub",
-    "parse_hub",
     "read_yaml",
 ]
 
@@ -594,7 +592,7 @@ def explain_error(error: dict[str, Any], model: type[BaseModel] | None = None) -
     return f"expected {message}"
 
 
-def _problem_lines(exc: ValidationError, source: str) -> list[str]:
+def problem_lines(exc: ValidationError, source: str) -> list[str]:
     """One line per problem; a required key that a typo stood in for is not repeated."""
     errors = exc.errors()
     suggested = set()
@@ -610,28 +608,6 @@ def _problem_lines(exc: ValidationError, source: str) -> list[str]:
         for error, text in lines
         if not (error["type"] == "missing" and tuple(error["loc"]) in suggested)
     ]
-
-
-def parse_hub(data: Any, source: str = "<hub file>") -> HubConfig:
-    """Validate already-parsed YAML data; `source` names the file in errors.
-
-    Every problem is reported at once, one line each, so an author fixes a file
-    in one pass instead of one error per run.
-    """
-    if not isinstance(data, dict):
-        raise HubFileError(f"{source}: expected a mapping of keys (name, url, ...) at the top")
-    if "profile_list_from" in data:
-        data = _with_imported_profiles(data, source)
-    try:
-        return HubConfig.model_validate({**data, "source": source})
-    except ValidationError as exc:
-        raise HubFileError("\n".join(_problem_lines(exc, source))) from None
-
-
-def load_hub(path: str | Path) -> HubConfig:
-    """Read and validate a hub file; the only place YAML is read."""
-    path = Path(path)
-    return parse_hub(read_yaml(path), str(path))
 
 
 def read_yaml(path: Path, what: str = "hub file") -> Any:
@@ -665,24 +641,3 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
             )
     problem = getattr(exc, "problem", "")
     return f"{where}: {problem}" if problem else where
-
-
-def _with_imported_profiles(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """Replace `profile_list_from: PATH` by the profile list of that values file, and
-    take its hub-wide `defaults` unless the hub file states them.
-
-    PATH is relative to the hub file. The imported list is then validated with
-    the rest of the hub file, as if it had been pasted in.
-    """
-    from hubtrain.profiles_import import read_values
-
-    data = dict(data)
-    values = data.pop("profile_list_from")
-    if "profile_list" in data:
-        raise HubFileError(f"{source}: profile_list_from expected alone (remove profile_list)")
-    if not isinstance(values, str) or not values.strip():
-        raise HubFileError(f"{source}: profile_list_from expected the path of a values file")
-    imported = read_values(Path(source).parent / values)
-    data["profile_list"] = imported.profiles
-    data.setdefault("defaults", imported.defaults)
-    return data

@@ -1,6 +1,6 @@
 """Run a Python module as a child process that exits when its parent dies.
 
-`python -m hubtrain.child MODULE [ARGS...]` is `python -m MODULE [ARGS...]`, plus
+`python -m hubtrain.localcloud.child MODULE [ARGS...]` is `python -m MODULE [ARGS...]`, plus
 `localenv.exit_when_orphaned`: servers we start for a command (the local bucket
 server) go away with it even when it is killed without a chance to stop them.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 import runpy
 import sys
 
-from hubtrain.localenv import exit_when_orphaned
+from hubtrain.localcloud.localenv import exit_when_orphaned
 
 
 def main() -> None:
     if len(sys.argv) < 2:
-        sys.exit("usage: python -m hubtrain.child MODULE [ARGS...]")
+        sys.exit("usage: python -m hubtrain.localcloud.child MODULE [ARGS...]")
     module = sys.argv[1]
     sys.argv = [module, *sys.argv[2:]]
     exit_when_orphaned()

@@ -3,7 +3,7 @@
 A champion re-hosting the course should not have to learn the hub file's keys
 before seeing a first build. `init` asks for each fact a hub file needs (or takes
 it from a flag, for scripts and tests) and checks every answer at once with
-`hubtrain.config.parse_hub`, the very validation a hand-written file gets: an
+`hubtrain.hubfile.load.parse_hub`, the very validation a hand-written file gets: an
 answer is tried in a draft hub file whose other keys are valid placeholders, so
 any error is about that answer and is shown before the next question.
 
@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from hubtrain.config import HubFileError, load_hub, parse_hub, slugify
+from hubtrain.hubfile.config import HubFileError, slugify
+from hubtrain.hubfile.load import load_hub, parse_hub
 
 __all__ = [
     "InitError",
@@ -291,7 +292,7 @@ def _ask_profile(draft: _Draft, done: list[dict[str, Any]]) -> dict[str, Any]:
 def _profiles(draft: _Draft, args: argparse.Namespace) -> dict[str, Any]:
     """Check and keep the profile list, imported or typed; return the values file's
     answers to later questions ({} when the list was typed)."""
-    from hubtrain.profiles_import import read_values
+    from hubtrain.hubfile.profiles_import import read_values
 
     if args.profile and not args.profiles_from:
         profiles = [parse_profile_spec(spec) for spec in args.profile]
@@ -368,7 +369,7 @@ def _comment(text: str) -> str:
 
 
 def _dump(key: str, value: Any) -> str:
-    from hubtrain.profiles_import import dump_yaml
+    from hubtrain.hubfile.profiles_import import dump_yaml
 
     return dump_yaml({key: value})
 

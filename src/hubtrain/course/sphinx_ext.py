@@ -32,7 +32,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from hubtrain.a11y.report import AccessibilityReport
-from hubtrain.release import r_twin
+from hubtrain.course.release import r_twin
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ class ImageChecklist(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from hubtrain.doctor import requirements
+        from hubtrain.hubfile.doctor import requirements
 
         items = nodes.bullet_list(classes=["hubtrain-checklist"])
         for need in requirements(_facts(self)["hub"]):
@@ -269,11 +269,11 @@ def _write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
 
 
 def _lighten_pages(app: Sphinx, exception: Exception | None) -> None:
-    """Only the icons the pages use, WebP screenshots (hubtrain.lightpages), and the
+    """Only the icons the pages use, WebP screenshots (hubtrain.course.lightpages), and the
     theme's accessibility faults mended (hubtrain.a11y.themefixes)."""
     if exception is None and app.builder.format == "html":
         from hubtrain.a11y.themefixes import fix_theme
-        from hubtrain.lightpages import lighten
+        from hubtrain.course.lightpages import lighten
 
         lighten(Path(app.outdir))
         fix_theme(Path(app.outdir))

@@ -13,30 +13,25 @@ give equal scores.
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from hubtrain.buckets import LocalS3Error
-from hubtrain.config import HubConfig, Profile
-from hubtrain.gcsbuckets import bucket_env, local_buckets
+from hubtrain.hubfile.config import HubConfig, Profile
 
 # GRADING_FLAG is set in the grading environment; the learner runtime skips live
 # self-checks there and records no progress.
 from hubtrain.learner.hubcheck import GRADING_FLAG, mem_bytes, profile_overrides
-from hubtrain.localenv import with_venv_on_path
+from hubtrain.localcloud.gcsbuckets import bucket_env, local_buckets
+from hubtrain.localcloud.localenv import with_venv_on_path
 
 __all__ = [
     "GRADING_BUCKETS",
     "GRADING_FLAG",
     "GRADING_USER",
-    "add_commands",
     "grading_environment",
     "grading_variables",
     "hub_env",
@@ -189,39 +184,3 @@ def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str
         env.update(grading_variables(hub, workdir, scheme=hub.storage.scheme))
         env.update(bucket_env(server))
         yield env
-
-
-def cmd_grading_env(args: argparse.Namespace) -> int:
-    from hubtrain.cli import UsageError, _hub
-
-    command = list(args.cmd)
-    if command and command[0] == "--":
-        command = command[1:]
-    if not command:
-        raise UsageError("grading-env needs a command after --, e.g. -- nbgrader autograde ps1")
-    with tempfile.TemporaryDirectory(prefix="hubtrain-grading-") as tmp:
-        try:
-            with grading_environment(_hub(args), Path(tmp)) as env:
-                try:
-                    code = subprocess.run(command, env=env).returncode
-                except FileNotFoundError:
-                    raise UsageError(f"command not found: {command[0]}") from None
-        except LocalS3Error as exc:
-            raise UsageError(str(exc)) from None
-    # A command killed by a signal reports -N; shells report that as 128 + N.
-    return code if code >= 0 else 128 - code
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register `grading-env` on the CLI."""
-    from hubtrain.cli import _add_hub
-
-    parser = sub.add_parser(
-        "grading-env",
-        help="run a command (e.g. nbgrader autograde) in the hub-like grading environment",
-        description="Run COMMAND with the hub file's variables and a local bucket server, "
-        "as `hubtrain grade` does; exit with COMMAND's exit status.",
-    )
-    _add_hub(parser)
-    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
-    parser.set_defaults(func=cmd_grading_env)

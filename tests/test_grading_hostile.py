@@ -34,6 +34,9 @@ from hubtrain.grading.runner import SANDBOX_ON, BatchResult, Row, grade_batch
 from hubtrain.grading.samples import answered
 from hubtrain.hubfile.config import HubConfig
 
+# One worker grades the room once (a module fixture of about two minutes) for every test.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile-room")]
+
 EXERCISES = Path(__file__).parent / "files" / "grading" / "exercises"
 LIMITS = Limits(cell_seconds=5, notebook_seconds=60)
 SECRETS = {

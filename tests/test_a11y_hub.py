@@ -70,8 +70,9 @@ def walk(hub: PracticeHub, chromium: Any) -> Iterator[tuple[Any, list[str], list
     found: list[Violation] = []
 
     def scan(view: str) -> None:
-        """JupyterHub's pages follow the system's colour scheme (unless its toggle was
-        used): the page is loaded again as on a system set to dark, then to light."""
+        """Scan the page as loaded (the system set to light), then loaded again with the
+        system set to dark: JupyterHub's pages follow it unless its toggle was used.
+        Loaded, not switched live, so that no colour is caught mid-transition."""
         for scheme in ("light", "dark"):
             if scheme == "dark":
                 page.emulate_media(color_scheme="dark")

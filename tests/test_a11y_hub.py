@@ -1,7 +1,7 @@
 """The accessibility gate on the practice hub: the pages the book shows learners
-(login, server options, control panel, token page) and JupyterLab with a course
-exercise open and run, in its light and its dark theme, its widgets answered with
-the keyboard alone.
+(login, server options, control panel, token page) in light and dark mode, and
+JupyterLab with a course exercise open and run, in its light and its dark theme, its
+widgets answered with the keyboard alone.
 
 One practice hub and one browser serve the module; a learner logs in once.
 """
@@ -59,19 +59,29 @@ def chromium(hub: PracticeHub, launched_chromium) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def walk(hub: PracticeHub, chromium: Any) -> Iterator[tuple[Any, list[str], list[Violation]]]:
-    """Log in, scan each hub page the book shows, start a server, open and run the
-    first exercise in JupyterLab and scan it in its dark and light themes (light last,
-    for the tests that use the page): (the JupyterLab page, views, violations)."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    """Log in, scan each hub page the book shows in light and dark mode, start a
+    server, open and run the first exercise in JupyterLab and scan it in its dark and
+    light themes (light last, for the tests that use the page): (the JupyterLab page,
+    views, violations)."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
     context.set_default_timeout(60_000)
     page = context.new_page()
     views: list[str] = []
     found: list[Violation] = []
 
     def scan(view: str) -> None:
-        page.wait_for_load_state("networkidle")
-        views.append(view)
-        found.extend(run_axe(page, view))
+        """Scan the page as loaded (the system set to light), then loaded again with the
+        system set to dark: JupyterHub's pages follow it unless its toggle was used.
+        Loaded, not switched live, so that no colour is caught mid-transition."""
+        for scheme in ("light", "dark"):
+            if scheme == "dark":
+                page.emulate_media(color_scheme="dark")
+                page.reload()
+            expect(page.locator("html")).to_have_attribute("data-bs-theme", scheme)
+            page.wait_for_load_state("networkidle")
+            views.append(f"{view} ({scheme})")
+            found.extend(run_axe(page, views[-1]))
+        page.emulate_media(color_scheme="light")
 
     page.goto(f"{hub.url}/hub/login")
     scan("hub:login page")
@@ -116,9 +126,35 @@ def _report(violations: list[Violation]) -> str:
 
 def test_hub_pages_and_jupyterlab_have_no_unwaived_serious_violations(walk: Any) -> None:
     _, views, found = walk
-    assert len(views) == 7  # five hub pages, and JupyterLab in its light and dark theme
+    # Five hub pages in light and dark mode, and JupyterLab in its light and dark theme.
+    assert len(views) == 12
     bad = unwaived(found, load_waivers())
     assert not bad, "axe found serious or critical violations:\n" + _report(bad)
+
+
+# JupyterHub 6.1.1's stylesheet sets `.navbar{--bs-navbar-color: rgba(black, 0.95)}`, a
+# Sass colour left uncompiled: invalid, so the links inherit the page's text colour and
+# read well in both modes (dark: 10.2:1). Compiled as meant, it gives this.
+DARK_ON_DARK_NAV = ".navbar { --bs-navbar-color: rgba(0, 0, 0, 0.95); }"
+
+
+def test_the_dark_scan_fails_on_dark_navigation_links(walk: Any, hub: PracticeHub) -> None:
+    """Near-black navigation links: a light-mode scan passes them, the dark-mode scan
+    finds them on JupyterHub's dark navigation bar, and no waiver covers them."""
+    page = walk[0].context.new_page()
+    try:
+        found: dict[str, list[Violation]] = {}
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.goto(f"{hub.url}/hub/home")
+            expect(page.locator("html")).to_have_attribute("data-bs-theme", scheme)
+            page.add_style_tag(content=DARK_ON_DARK_NAV)
+            bad = unwaived(run_axe(page, f"hub:control panel ({scheme})"), load_waivers())
+            found[scheme] = [v for v in bad if v.rule == "color-contrast" and "nav-link" in v.html]
+        assert found["light"] == [], _report(found["light"])
+        assert len(found["dark"]) == 2, _report(found["dark"])  # Home and Token
+    finally:
+        page.close()
 
 
 def test_hub_waivers_still_match_and_results_are_recorded(walk: Any, chromium: Any) -> None:

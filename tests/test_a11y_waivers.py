@@ -103,22 +103,34 @@ def test_the_ceiling_and_the_waivers_never_went_up_since_main() -> None:
     assert raised(ROOT) == ""
 
 
-def _commit(repo: Path, ceiling: int, waivers: int, message: str) -> None:
-    entry = "- {scope: hub, rule: region, where: x, why: y, upstream: a/b#1}\n"
-    (repo / WAIVERS_FILE).write_text(entry * waivers)
+def _commit(repo: Path, ceiling: int, waivers: int | list[str], message: str) -> None:
+    """Commit `waivers` hub waivers (or one per element named), and the ceiling."""
+    wheres = ["x"] * waivers if isinstance(waivers, int) else waivers
+    (repo / WAIVERS_FILE).write_text(
+        "".join(
+            f"- {{scope: hub, rule: color-contrast, where: '{where}', why: y, upstream: a/b#1}}\n"
+            for where in wheres
+        )
+    )
     (repo / CEILING_FILE).write_text(f'"""Waivers."""\n\nWAIVER_CEILING = {ceiling}\n')
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", message], check=True)
 
 
-def test_a_ceiling_raised_with_a_new_waiver_is_caught_on_a_branch_and_on_main(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository on main, with the waiver file and the ceiling where ours are."""
     repo = tmp_path / "repo"
     (repo / "accessibility").mkdir(parents=True)
     (repo / "src" / "hubtrain" / "a11y").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    return repo
+
+
+def test_a_ceiling_raised_with_a_new_waiver_is_caught_on_a_branch_and_on_main(
+    repo: Path,
+) -> None:
     _commit(repo, 5, 5, "five waivers")
     subprocess.run(["git", "-C", str(repo), "checkout", "-qb", "topic"], check=True)
     _commit(repo, 6, 6, "a sixth waiver, and the ceiling raised with it")
@@ -131,3 +143,21 @@ def test_a_ceiling_raised_with_a_new_waiver_is_caught_on_a_branch_and_on_main(
     subprocess.run(["git", "-C", str(repo), "checkout", "-q", "main"], check=True)
     _commit(repo, 7, 7, "raised on main itself")
     assert "went up from 5 to 7" in raised(repo)
+
+
+def test_a_waiver_swapped_in_for_a_deleted_one_is_caught(repo: Path) -> None:
+    """The count alone lets a branch delete a stale waiver and add another for a fault
+    on a page main already scans (a navigation bar gone dark, say), in one commit:
+    the number stays, the regression is waived. Any waiver main lacks is refused."""
+    _commit(repo, 2, [".btn-jupyter", "<h1>Sign in</h1>"], "two waivers")
+    subprocess.run(["git", "-C", str(repo), "checkout", "-qb", "topic"], check=True)
+    _commit(repo, 2, [".btn-jupyter", ".nav-link"], "the heading fixed; the nav bar waived")
+    said = raised(repo)
+    assert "hub color-contrast .nav-link" in said, said
+    assert "Sign in" not in said  # deleting a waiver is always allowed
+    # Widening a waiver's element is a new waiver too.
+    _commit(repo, 1, [".btn"], "one waiver for every button")
+    assert "hub color-contrast .btn since" in raised(repo)
+    # Deleting, or keeping what main has, is fine.
+    _commit(repo, 1, [".btn-jupyter"], "the heading fixed")
+    assert raised(repo) == ""

@@ -5,6 +5,11 @@ test comparing the two would pass. So the number of waivers and the ceiling in t
 working tree are compared with those of the commit this branch started from on
 main (the merge base), or, on main itself, with the commit before. Git is the
 record a reviewer can trust: a branch cannot change what main already holds.
+
+A count that stays put is not enough either: deleting a fixed waiver and adding
+another in the same commit would waive a new fault (a regression on a page main
+already scans) without raising anything. So every waiver must also be one main
+has, named by its scope, rule and element; only its reason and issue may change.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class Ceiling:
     where: str
     ceiling: int
     waivers: int
+    # What each waiver covers: (scope, rule, where).
+    covered: frozenset[tuple[str, str, str]] = frozenset()
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -46,7 +53,13 @@ def _read(where: str, waivers_text: str, ceiling_text: str) -> Ceiling:
     found = _CONSTANT.search(ceiling_text)
     if found is None:
         raise ValueError(f"{where}: {CEILING_FILE} sets no WAIVER_CEILING = <number>")
-    return Ceiling(where, int(found[1]), len(yaml.safe_load(waivers_text) or []))
+    entries = yaml.safe_load(waivers_text) or []
+    covered = frozenset(
+        (str(e.get("scope", "")), str(e.get("rule", "")), str(e.get("where", "")))
+        for e in entries
+        if isinstance(e, dict)
+    )
+    return Ceiling(where, int(found[1]), len(entries), covered)
 
 
 def base_commit(repo: Path) -> str:
@@ -85,7 +98,8 @@ def ceiling_at(repo: Path, commit: str = "") -> Ceiling:
 
 
 def raised(repo: Path) -> str:
-    """Why the ceiling or the number of waivers went up since main, or "" if neither did."""
+    """Why the ceiling or the waivers went up since main (more of them, or one main
+    lacks), or "" if nothing did."""
     before = ceiling_at(repo, base_commit(repo))
     now = ceiling_at(repo)
     problems = []
@@ -93,9 +107,15 @@ def raised(repo: Path) -> str:
         problems.append(f"WAIVER_CEILING went up from {before.ceiling} to {now.ceiling}")
     if now.waivers > before.waivers:
         problems.append(f"the waivers went up from {before.waivers} to {now.waivers}")
+    new = sorted(now.covered - before.covered)
+    if new:
+        problems.append(
+            "waivers main does not have (a new or widened one, even in place of a deleted "
+            "one): " + ", ".join(" ".join(key) for key in new)
+        )
     if not problems:
         return ""
     return (
         f"{'; '.join(problems)} since {before.where} on main: fix the fault instead "
-        "(the number of waivers may only go down)"
+        "(waivers may only be deleted, and their number only go down)"
     )

@@ -9,8 +9,8 @@ the element's whole markup (`<h1>Sign in</h1>`). Never a piece of text: a class
 `btn-jupyter-x` or a value "btn-jupyter" is not `.btn-jupyter`. The gate fails on a
 serious or critical violation no waiver matches, and on a waiver that matches
 nothing (the fault is gone: delete the waiver). There may be at most
-`WAIVER_CEILING` waivers: lower it when you delete one, never raise it
-(`ceiling.py` compares both with main's, in git).
+`WAIVER_CEILING` waivers: lower it when you delete one, never raise it, and
+never add or widen one (`ceiling.py` compares them with main's, in git).
 """
 
 from __future__ import annotations

@@ -193,7 +193,9 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
     `SimpleLocalProcessSpawner` is the base because learners of the practice hub
     are not system users: it runs servers as the hub's own user, in a home folder
     from `home_dir_template`, where `LocalProcessSpawner` would look the name up
-    in the system's password database and switch to that user.
+    in the system's password database and switch to that user. Confined, the
+    same process is jovyan inside its user namespace, and that folder its
+    /home/jovyan.
     """
 
     profile_list = List(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import html
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -26,7 +27,12 @@ from hubtrain.course.release import find_leaks
 from hubtrain.hubfile.config import HubConfig
 from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub, served_hub
-from hubtrain.practice.run import COURSE_SERVICE, PracticeHubError, kubespawner_profile
+from hubtrain.practice.run import (
+    COURSE_SERVICE,
+    PracticeHubError,
+    kubespawner_profile,
+    unconfined_warning,
+)
 from hubtrain.practice.spawner import PracticeSpawner, image_kernels, kubespawner_templates
 from hubtrain.rehearse.hubapi import HubAPI
 
@@ -121,6 +127,22 @@ def test_an_image_offers_the_kernels_it_has(image: str, kernels: set[str]) -> No
 
 def test_no_image_named_offers_every_kernel() -> None:
     assert image_kernels("") is None
+
+
+def test_start_up_says_when_servers_run_as_this_machines_user(
+    practice_hub: HubConfig, tmp_path: Path
+) -> None:
+    """Unconfined servers are not jovyan in /home/jovyan: `hubtrain hub` says so."""
+    hub = PracticeHub(practice_hub, tmp_path, root=ROOT, password=PASSWORD, confine=False)
+    hub._check_confinement()
+    warning = unconfined_warning(hub)
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    for said in ("not confined", f"this machine's user ({me})", str(tmp_path / "homes")):
+        assert said in warning, said
+    # Where bubblewrap works (as here), confined servers need no warning.
+    confined = PracticeHub(practice_hub, tmp_path, root=ROOT, password=PASSWORD)
+    confined._check_confinement()
+    assert confined.confine is True and unconfined_warning(confined) == ""
 
 
 def test_served_hub_follows_the_port(practice_hub: HubConfig) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "add_commands",
     "kubespawner_profile",
     "served_hub",
+    "unconfined_warning",
 ]
 
 COURSE_SERVICE = "/services/course/"
@@ -652,16 +653,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
         practice.start()
         print(f"Practice hub: {practice.url}", flush=True)
-        if practice.unconfined_reason:
-            print(
-                "hubtrain: warning: learners' servers are not confined "
-                f"({practice.unconfined_reason}); they run as this machine's user "
-                f"({_this_user()}) with their homes in {practice.state / 'homes'}, not as "
-                "jovyan in /home/jovyan, and any learner can read this repository, "
-                "including the solutions",
-                file=sys.stderr,
-                flush=True,
-            )
+        if warning := unconfined_warning(practice):
+            print(warning, file=sys.stderr, flush=True)
         who = "any username not yet taken" if practice.claim_usernames else "any username"
         print(f"Password: {practice.password}  ({who})", flush=True)
         print(
@@ -699,6 +692,19 @@ hubtrain: warning: --public listens on every network interface. What that expose
     most managed hubs: a prefix is a convention, not a lock).
   - The hub speaks plain HTTP: anyone on the network can read the password and
     sessions in transit. Use it on a network you trust, for the workshop only."""
+
+
+def unconfined_warning(practice: PracticeHub) -> str:
+    """What `hubtrain hub` says at start when servers are not confined ("" if they are)."""
+    if not practice.unconfined_reason:
+        return ""
+    return (
+        "hubtrain: warning: learners' servers are not confined "
+        f"({practice.unconfined_reason}); they run as this machine's user "
+        f"({_this_user()}) with their homes in {practice.state / 'homes'}, not as "
+        "jovyan in /home/jovyan, and any learner can read this repository, "
+        "including the solutions"
+    )
 
 
 def _this_user() -> str:

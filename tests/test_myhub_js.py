@@ -252,6 +252,36 @@ def test_link_maker_starts_from_my_hub(page: Page, site: str) -> None:
     expect(page.locator("#hubtrain-link-maker [name=hub]")).to_have_value(OTHER_HUB)
 
 
+def test_a_repository_only_the_practice_hub_reaches_is_said_next_to_the_box(
+    page: Page, site: str, practice_hub: HubConfig, managed_hub: HubConfig
+) -> None:
+    """The practice hub's course repository is on 127.0.0.1: links set for another hub
+    keep it, and would fail there. The box says so, and what to use instead."""
+    page.goto(f"{site}/{CHAPTERS[1]}")
+    note = page.locator("#hubtrain-myhub-note")
+    expect(note).to_be_visible()
+    for said in (practice_hub.content.repo, "no other hub can reach", "a copy of the book built"):
+        expect(note).to_contain_text(said)
+    # A screen reader reads it with the address box.
+    expect(page.locator("#hubtrain-myhub-input")).to_have_attribute(
+        "aria-describedby", "hubtrain-myhub-note"
+    )
+    # Which addresses only their own machine reaches: the managed hub's GitHub one is not.
+    addresses = {
+        practice_hub.content.repo: True,
+        "http://localhost:8000/services/course/c": True,
+        "http://[::1]:8000/services/course/c": True,
+        "http://127.1.2.3/c": True,
+        managed_hub.content.repo: False,
+        "https://127.example.org/c": False,
+        "http://10.0.0.5:8000/services/course/c": False,
+        "git@github.com:org/course.git": False,
+    }
+    for address, expected in addresses.items():
+        got = page.evaluate("a => window.hubtrainLinks.loopbackOnly(a)", address)
+        assert got is expected, address
+
+
 def test_static_files_are_in_the_build(practice_book: BuildResult) -> None:
     assert (practice_book.html / "_static" / "myhub.js").is_file()
     page = (practice_book.html / CHAPTERS[0]).read_text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ import websocket
 from hubtrain.hubfile.config import HubConfig
 from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
+from hubtrain.practice.spawner import SERVER_HOME
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("confinement")]
 
@@ -64,9 +66,14 @@ class Learner:
         self.headers = {"Authorization": f"token {reply.json()['token']}"}
         self.server = f"{hub.url}/user/{name}"
 
-    def start(self) -> None:
+    def start(self, server_name: str = "", options: dict[str, str] | None = None) -> None:
+        """Start the default server, or the named one, with these user options."""
+        path = f"servers/{server_name}" if server_name else "server"
         reply = requests.post(
-            f"{self.hub.url}/hub/api/users/{self.name}/server", headers=self.headers, timeout=30
+            f"{self.hub.url}/hub/api/users/{self.name}/{path}",
+            headers=self.headers,
+            json=options or {},
+            timeout=30,
         )
         assert reply.status_code in (201, 202), reply.text
         deadline = time.monotonic() + 180
@@ -74,7 +81,7 @@ class Learner:
             user = requests.get(
                 f"{self.hub.url}/hub/api/users/{self.name}", headers=self.headers, timeout=30
             ).json()
-            server = user.get("servers", {}).get("", {})
+            server = user.get("servers", {}).get(server_name, {})
             if server.get("ready"):
                 return
             assert server or user.get("pending"), f"{self.name}'s server stopped:\n" + (
@@ -138,7 +145,8 @@ class Learner:
             requests.delete(f"{self.server}/api/kernels/{kernel}", headers=self.headers)
 
     def terminal(self, command: str) -> str:
-        """Type `command` in a new terminal of this learner's server; return what it showed."""
+        """Type `command` in a new terminal of this learner's server; return what it showed
+        (the prompt included: the shell's first output comes before the command is typed)."""
         reply = requests.post(f"{self.server}/api/terminals", headers=self.headers, timeout=60)
         reply.raise_for_status()
         name = reply.json()["name"]
@@ -206,7 +214,7 @@ def test_a_learner_reads_only_their_home_the_shared_data_and_the_course(
     ada = learners["ada"]
     assert hub.confine is True
     ada.pull(hub.hub.content.repo, hub.hub.content.branch)
-    course = Path(hub.state / "homes" / "ada" / hub.hub.content.directory)
+    course = Path(SERVER_HOME) / hub.hub.content.directory
     shared_name = hub.hub.storage.shared_dirs[0].path
     paths = {
         # Must NOT be readable: the course sources (solutions, hidden tests), the
@@ -220,10 +228,11 @@ def test_a_learner_reads_only_their_home_the_shared_data_and_the_course(
         "cookie secret": hub.state / "jupyterhub_cookie_secret",
         "bob's home": hub.state / "homes" / "bob",
         "bob's diary": hub.state / "homes" / "bob" / "diary.txt",
+        "ada's home on this machine": hub.state / "homes" / "ada",
         "shadow": Path("/etc/shadow"),
-        # Must be readable: own home, shared data, the pulled course.
-        "own home": hub.state / "homes" / "ada",
-        "shared data": hub.state / "homes" / "ada" / shared_name / "stations.csv",
+        # Must be readable: own home (at /home/jovyan), shared data, the pulled course.
+        "own home": Path(SERVER_HOME),
+        "shared data": Path(SERVER_HOME) / shared_name / "stations.csv",
         "pulled exercise": course / "05-cloud-data" / "cloud_data.ipynb",
     }
     code = f"PATHS = {json.dumps({k: str(v) for k, v in paths.items()})}\n{PROBE}"
@@ -244,10 +253,12 @@ def test_a_learners_terminal_cannot_read_the_solutions(
         f"grep -c 'BEGIN SOLUTION' {source}; echo LS-$((1+1)); ls {hub.state}"
     )
     assert "No such file or directory" in screen, screen
-    # The state folder shows only what a learner's server needs: homes, shared, config.
+    # Of the state folder, a learner's server sees only the server configuration:
+    # its home is at /home/jovyan, the shared folder where its link leads.
     listing = screen.rsplit("LS-2", 1)[1]
-    assert "homes" in listing and "jupyter" in listing
-    assert "jupyterhub.sqlite" not in listing and "build" not in listing
+    assert "jupyter" in listing
+    for hidden in ("homes", "jupyterhub.sqlite", "build", "server-etc"):
+        assert hidden not in listing, listing
 
 
 def test_shared_data_is_read_only_and_home_is_writable(learners: dict[str, Learner]) -> None:
@@ -300,6 +311,79 @@ def test_a_claimed_username_cannot_be_taken_from_another_browser(
     assert log_in(stranger, hub, "carol").status_code == 200
     claims = (hub.state / "claims.json").read_text()
     assert PASSWORD not in claims and sorted(json.loads(claims)["users"]) == ["ada", "bob", "carol"]
+
+
+def _lines(screen: str) -> list[str]:
+    """A terminal's output as lines, without the terminal's colour and title codes."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", screen)
+    return [line.strip() for line in plain.replace("\r", "").split("\n")]
+
+
+def test_a_learners_terminal_is_jovyan_in_home_jovyan(
+    hub: PracticeHub, learners: dict[str, Learner]
+) -> None:
+    """What a learner on a Zero to JupyterHub hub sees, and what module 4 says."""
+    screen = learners["ada"].terminal("whoami; pwd; id -u; id -g; hostname; echo HOME=$HOME")
+    lines = _lines(screen)
+    for expected in ("jovyan", "/home/jovyan", "1000", "100", "jupyter-ada", "HOME=/home/jovyan"):
+        assert expected in lines, screen
+    # The prompt an image's terminal shows, not a root prompt; no path of this machine.
+    assert "jovyan@jupyter-ada:~$" in screen, screen
+    assert "#" not in screen.split("whoami", 1)[0], screen
+    assert str(hub.state) not in screen
+
+
+def test_a_new_kernel_starts_in_home_jovyan_and_its_files_land_in_the_hubs_home_folder(
+    hub: PracticeHub, learners: dict[str, Learner]
+) -> None:
+    ada = learners["ada"]
+    code = """
+import getpass, json, os
+with open('hubtrain-progress.json', 'w') as f:
+    json.dump({'from': 'a kernel'}, f)
+print(os.getcwd(), os.environ['HOME'], os.path.expanduser('~'), getpass.getuser(), os.getuid())
+"""
+    said = ada.run(code).split()
+    assert said == ["/home/jovyan", "/home/jovyan", "/home/jovyan", "jovyan", "1000"], said
+    host_file = hub.state / "homes" / "ada" / "hubtrain-progress.json"
+    assert json.loads(host_file.read_text()) == {"from": "a kernel"}
+    # The room view reads it through the contents API, at the root of the server.
+    reply = requests.get(
+        f"{ada.server}/api/contents/hubtrain-progress.json", headers=ada.headers, timeout=30
+    )
+    reply.raise_for_status()
+    assert json.loads(reply.json()["content"]) == {"from": "a kernel"}
+
+
+def test_the_cgroup_files_a_lesson_reads_are_there_for_jovyan(learners: dict[str, Learner]) -> None:
+    """Module 2 reads the memory limit from the cgroup files, where this machine has them."""
+    files = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+    here = {f: Path(f).read_text().strip() for f in files if Path(f).is_file()}
+    code = f"""
+import json, os
+print(json.dumps({{f: open(f).read().strip() for f in {files!r} if os.path.isfile(f)}}))
+"""
+    inside = json.loads(learners["bob"].run(code).strip().splitlines()[-1])
+    assert inside == here
+
+
+def test_each_server_offers_only_its_images_kernels(
+    hub: PracticeHub, learners: dict[str, Learner]
+) -> None:
+    """The default profile's Python image has no R kernel; the R image has one."""
+    ada = learners["ada"]
+    python = requests.get(f"{ada.server}/api/kernelspecs", headers=ada.headers, timeout=30)
+    assert set(python.json()["kernelspecs"]) == {"python3"}
+    ada.start("rlang", {"profile": "medium", "image": "r"})
+    try:
+        url = f"{hub.url}/user/ada/rlang/api/kernelspecs"
+        specs = requests.get(url, headers=ada.headers, timeout=30).json()["kernelspecs"]
+        assert set(specs) == {"python3", "ir"}
+        assert specs["ir"]["spec"]["language"] == "R"
+    finally:
+        requests.delete(
+            f"{hub.url}/hub/api/users/ada/servers/rlang", headers=ada.headers, timeout=30
+        )
 
 
 def test_public_warning_says_what_remains_exposed(tmp_path: Path) -> None:

@@ -4,7 +4,10 @@ state that survives a restart, and a Ctrl-C that stops everything."""
 from __future__ import annotations
 
 import fcntl
+import html
 import os
+import pwd
+import re
 import shutil
 import signal
 import socket
@@ -17,13 +20,20 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
+import requests
 
+from hubtrain.course.links import nbgitpuller_link
 from hubtrain.course.release import find_leaks
 from hubtrain.hubfile.config import HubConfig
 from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub, served_hub
-from hubtrain.practice.run import PracticeHubError, kubespawner_profile
-from hubtrain.practice.spawner import PracticeSpawner, kubespawner_templates
+from hubtrain.practice.run import (
+    COURSE_SERVICE,
+    PracticeHubError,
+    kubespawner_profile,
+    unconfined_warning,
+)
+from hubtrain.practice.spawner import PracticeSpawner, image_kernels, kubespawner_templates
 from hubtrain.rehearse.hubapi import HubAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +103,46 @@ def test_bad_choices_are_refused(practice_hub: HubConfig) -> None:
     bad = {"profile": "medium", "image--unlisted-choice": "no tag here"}
     with pytest.raises(ValueError, match="Give an image name with a tag"):
         _spawner(practice_hub, bad).load_user_options()
+
+
+@pytest.mark.parametrize(
+    ("image", "kernels"),
+    [
+        # The images of hubs/practice.yml and hubs/example-managed.yml.
+        ("quay.io/jupyter/scipy-notebook:2025-11-10", {"python3"}),
+        ("quay.io/jupyter/r-notebook:2025-11-10", {"python3", "ir"}),
+        ("quay.io/pangeo/pangeo-notebook:2025.11.05", {"python3"}),
+        ("rocker/binder:4.4", {"python3", "ir"}),
+        # What a learner may type as "Other image", and how registries name images.
+        ("quay.io/jupyter/datascience-notebook:latest", {"python3", "ir"}),
+        ("quay.io/jupyter/base-notebook:latest", {"python3"}),
+        ("localhost:5000/jupyter/r-notebook@sha256:" + "0" * 64, {"python3", "ir"}),
+        ("registry.example.org:443/team/r-notebook-extras:1", {"python3"}),
+    ],
+)
+def test_an_image_offers_the_kernels_it_has(image: str, kernels: set[str]) -> None:
+    """A Python image has no R kernel, as on a real hub; an image with R has both."""
+    assert image_kernels(image) == kernels
+
+
+def test_no_image_named_offers_every_kernel() -> None:
+    assert image_kernels("") is None
+
+
+def test_start_up_says_when_servers_run_as_this_machines_user(
+    practice_hub: HubConfig, tmp_path: Path
+) -> None:
+    """Unconfined servers are not jovyan in /home/jovyan: `hubtrain hub` says so."""
+    hub = PracticeHub(practice_hub, tmp_path, root=ROOT, password=PASSWORD, confine=False)
+    hub._check_confinement()
+    warning = unconfined_warning(hub)
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    for said in ("not confined", f"this machine's user ({me})", str(tmp_path / "homes")):
+        assert said in warning, said
+    # Where bubblewrap works (as here), confined servers need no warning.
+    confined = PracticeHub(practice_hub, tmp_path, root=ROOT, password=PASSWORD)
+    confined._check_confinement()
+    assert confined.confine is True and unconfined_warning(confined) == ""
 
 
 def test_served_hub_follows_the_port(practice_hub: HubConfig) -> None:
@@ -183,12 +233,40 @@ def test_course_repo_clones_shallow_over_http(
         )
         assert (clone / "01-login").is_dir()
         assert find_leaks(ROOT / "exercises", clone) == []
+        _assert_the_repo_address_opens_a_page(hub)
         log = hub.log_path.read_text(encoding="utf-8")
         assert "idle-culler" in log  # the culler service is running and calling the hub
     assert PASSWORD not in log
     for path in state.rglob("*"):
         if path.is_file() and path.suffix in (".py", ".json", ".log"):
             assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+# What Chromium sends when a person opens an address.
+BROWSER_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+)
+
+
+def _assert_the_repo_address_opens_a_page(hub: PracticeHub) -> None:
+    """Module 3 and nbgitpuller's sync page link to the repository's address."""
+    repo, branch = hub.hub.content.repo, hub.hub.content.branch
+    headers = {"Accept": BROWSER_ACCEPT, "User-Agent": "Mozilla/5.0"}
+    for address in (repo, repo + "/"):
+        page = requests.get(address, headers=headers, timeout=30)
+        assert page.status_code == 200, address
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        text = page.text
+        assert '<html lang="en">' in text and "<h1>" in text and "<main>" in text
+        assert f"<code>{repo}</code>" in text and f"<code>{branch}</code>" in text
+        pull = re.search(r'<a href="([^"]+)">Copy or update the whole course', text)
+        assert pull, text
+        assert html.unescape(pull.group(1)) == nbgitpuller_link(hub.url, repo, branch=branch)
+        assert f"git clone --branch {branch} {repo}" in text
+    # The service's own address lists what it serves; an unknown repository is a 404.
+    index = requests.get(hub.url + COURSE_SERVICE, headers=headers, timeout=30)
+    assert index.status_code == 200 and f'href="{COURSE_SERVICE}{Path(repo).name}"' in index.text
+    assert requests.get(repo + "-nope", headers=headers, timeout=30).status_code == 404
 
 
 @pytest.mark.hub

@@ -36,6 +36,7 @@ from hubtrain.hubfile.config import HubConfig
 from hubtrain.localcloud.localenv import free_port
 from hubtrain.practice import PracticeHub
 from hubtrain.practice.run import SCRATCH_BUCKET
+from hubtrain.practice.spawner import SERVER_HOME
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.xdist_group("practice-hub-r")]
 
@@ -124,9 +125,11 @@ def server(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
                 release = nbformat.read(course / rel, as_version=4)
                 source = nbformat.read(staged / "source" / rel, as_version=4)
                 nbformat.write(answered(release, source, "correct"), course / rel)
-            # Module 4, task 5: a library folder in home, named in ~/.Renviron.
+            # Module 4, task 5: a library folder in home, named in ~/.Renviron with
+            # the home's path as the server sees it (/home/jovyan when confined).
             (home / "R" / "library").mkdir(parents=True)
-            (home / ".Renviron").write_text(f"R_LIBS_USER={home}/R/library\n")
+            seen = SERVER_HOME if hub.confine else home
+            (home / ".Renviron").write_text(f"R_LIBS_USER={seen}/R/library\n")
             try:
                 yield Server(f"{hub.url}/user/{USER}/", token, home, course, hub)
             finally:

@@ -7,7 +7,8 @@
  * in localStorage and every a.hubtrain-launch link on every page is rebuilt for it
  * from its data-hubtrain-path and the build's link recipe (window.HUBTRAIN,
  * written by hubtrain.course.sphinx_ext). The link maker page (#hubtrain-link-maker)
- * uses the same link builder.
+ * uses the same link builder. A book whose course repository only its own hub
+ * can reach (the practice hub's, on 127.0.0.1) says so next to the box.
  */
 (function () {
   "use strict";
@@ -115,6 +116,20 @@
     }
     var path = url.pathname.replace(/\/(hub|user)(\/.*)?$/, "").replace(/\/+$/, "");
     return url.protocol + "//" + url.host + path;
+  }
+
+  /* True for a repository address that only the machine serving it can reach
+     (127.0.0.0/8, localhost, [::1]): nbgitpuller runs in the learner's server, so
+     on another hub it asks that server itself, where no course is served. */
+  function loopbackOnly(address) {
+    var url;
+    try {
+      url = new URL(address);
+    } catch (e) {
+      return false;
+    }
+    var host = url.hostname;
+    return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
   }
 
   function recipe() {
@@ -248,7 +263,26 @@
     var status = element("span", { id: "hubtrain-myhub-status", "aria-live": "polite" });
     var error = element("span", { id: "hubtrain-myhub-error", role: "alert" });
     error.hidden = true;
-    [label, input, use, reset, status, error].forEach(function (el) {
+    var parts = [label, input, use, reset, status, error];
+    var r = recipe();
+    if (r && loopbackOnly(r.repo)) {
+      /* The links keep this repository whatever hub is set: say where they work. */
+      var note = element(
+        "p",
+        { id: "hubtrain-myhub-note" },
+        "This book was built for " +
+          r.hub_name +
+          ", and its exercise links fetch the course from that hub's own repository (" +
+          r.repo +
+          "), which no other hub can reach. Use this box only to reach " +
+          r.hub_name +
+          " at another address (for example the one your workshop gives you). For your " +
+          "own hub, use a copy of the book built for it."
+      );
+      input.setAttribute("aria-describedby", "hubtrain-myhub-note");
+      parts.push(note);
+    }
+    parts.forEach(function (el) {
       form.appendChild(el);
     });
     main.insertBefore(form, main.firstChild);
@@ -358,7 +392,11 @@
     });
   }
 
-  window.hubtrainLinks = { nbgitpullerLink: nbgitpullerLink, normalizeHub: normalizeHub };
+  window.hubtrainLinks = {
+    nbgitpullerLink: nbgitpullerLink,
+    normalizeHub: normalizeHub,
+    loopbackOnly: loopbackOnly,
+  };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

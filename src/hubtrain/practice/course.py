@@ -4,6 +4,8 @@ Learners pull with nbgitpuller, which makes a shallow clone (`--depth 1`).
 Git's "dumb" HTTP protocol cannot serve shallow clones, so this service runs
 git's own smart-HTTP server, `git http-backend`, as a CGI program behind a small
 HTTP server. It is read-only: `http-backend` refuses pushes from anonymous users.
+A browser opening a repository's own address (git never asks for it) gets a page
+saying what it is (`coursepage`).
 
 Run by the hub as a JupyterHub service (`python -m hubtrain.practice.course ROOT`):
 the proxy sends `/services/course/...` here, and `/services/course/<name>` is the
@@ -20,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hubtrain.practice.coursepage import course_page, index_page
+
 __all__ = ["http_backend", "main", "make_handler"]
 
 
@@ -34,8 +38,9 @@ def http_backend() -> str:
     return str(path)
 
 
-def make_handler(root: Path, prefix: str) -> type[BaseHTTPRequestHandler]:
-    """A request handler that serves the bare repositories under `root` at `prefix`."""
+def make_handler(root: Path, prefix: str, hub_base: str = "/") -> type[BaseHTTPRequestHandler]:
+    """A request handler that serves the bare repositories under `root` at `prefix`
+    (`hub_base`: the hub's base URL, for the pull link on a repository's page)."""
     backend = http_backend()
     prefix = "/" + prefix.strip("/")
 
@@ -47,7 +52,34 @@ def make_handler(root: Path, prefix: str) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
-            self._cgi()
+            if not self._page():
+                self._cgi()
+
+        def _page(self) -> bool:
+            """Answer a browser at a repository's address, or at the service's; True if done."""
+            url = urlsplit(self.path)
+            if not (url.path + "/").startswith(prefix + "/"):
+                return False
+            name = url.path[len(prefix) :].strip("/")
+            repos = sorted(p.name for p in root.glob("*") if (p / "HEAD").is_file())
+            if name and (name not in repos or "/" in name):
+                return False
+            # The proxy passes the address the browser used (configurable-http-proxy
+            # keeps Host and adds X-Forwarded-Proto), so links name the hub as seen.
+            scheme = self.headers.get("X-Forwarded-Proto", "http").split(",")[0].strip()
+            host = self.headers.get("Host", "127.0.0.1")
+            hub_url = f"{scheme}://{host}{hub_base.rstrip('/')}"
+            if name:
+                page = course_page(root / name, f"{scheme}://{host}{prefix}/{name}", hub_url)
+            else:
+                page = index_page(repos, prefix + "/")
+            body = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
 
         def do_POST(self) -> None:
             self._cgi()
@@ -113,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     service = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/course/")
     server = ThreadingHTTPServer(
-        (service.hostname or "127.0.0.1", service.port or 80), make_handler(root, prefix)
+        (service.hostname or "127.0.0.1", service.port or 80),
+        make_handler(root, prefix, os.environ.get("JUPYTERHUB_BASE_URL", "/")),
     )
     try:
         server.serve_forever()

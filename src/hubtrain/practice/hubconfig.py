@@ -192,6 +192,7 @@ def configure(c: Any, config_file: str) -> None:
     # nothing else of the state folder or the repository (see PracticeSpawner).
     c.PracticeSpawner.confine = s.confine
     c.PracticeSpawner.readable_paths = [str(state / "jupyter")]
+    c.PracticeSpawner.system_dir = str(state / "server-etc")
     c.PracticeSpawner.start_timeout = 120
     c.PracticeSpawner.http_timeout = 120
 

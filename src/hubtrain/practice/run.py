@@ -48,6 +48,7 @@ __all__ = [
     "add_commands",
     "kubespawner_profile",
     "served_hub",
+    "unconfined_warning",
 ]
 
 COURSE_SERVICE = "/services/course/"
@@ -356,12 +357,15 @@ class PracticeHub:
     def _check_confinement(self) -> None:
         """Decide whether learners' servers run in bubblewrap; a public hub must."""
         from hubtrain.grading.sandbox import find_sandbox
+        from hubtrain.practice.spawner import server_user_works
 
         if self.confine is False:
             self.unconfined_reason = "confinement was turned off"
             return
         sandbox, reason = find_sandbox()
-        if sandbox is not None:
+        # A confined server runs as jovyan, which needs a user namespace.
+        reason = reason or (server_user_works(sandbox.bwrap) if sandbox else "")
+        if sandbox is not None and not reason:
             self.confine = True
             return
         if self.confine or self.ip != "127.0.0.1":
@@ -649,14 +653,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Starting the practice hub for {hub.name} (state in {args.state}) ...", flush=True)
         practice.start()
         print(f"Practice hub: {practice.url}", flush=True)
-        if practice.unconfined_reason:
-            print(
-                "hubtrain: warning: learners' servers are not confined "
-                f"({practice.unconfined_reason}); any learner can read this repository, "
-                "including the solutions",
-                file=sys.stderr,
-                flush=True,
-            )
+        if warning := unconfined_warning(practice):
+            print(warning, file=sys.stderr, flush=True)
         who = "any username not yet taken" if practice.claim_usernames else "any username"
         print(f"Password: {practice.password}  ({who})", flush=True)
         print(
@@ -687,13 +685,36 @@ hubtrain: warning: --public listens on every network interface. What that expose
     claims it for that browser; to free the names, delete {state}/claims.json
     (or restart with a new HUBTRAIN_PASSWORD: claims belong to one password).
   - Learners' servers see only their own home, the shared folders and a read-only
-    Python, but they run as this machine's user ({user}) with its network: they
-    can reach every service this machine can (including ones on 127.0.0.1), and
-    use its CPU, memory and disk without limits.
+    Python. Inside they are jovyan, but to this machine they are its user ({user}),
+    with its network: they can reach every service this machine can (including
+    ones on 127.0.0.1), and use its CPU, memory and disk without limits.
   - Every learner can read and write every other learner's bucket prefix (as on
     most managed hubs: a prefix is a convention, not a lock).
   - The hub speaks plain HTTP: anyone on the network can read the password and
     sessions in transit. Use it on a network you trust, for the workshop only."""
+
+
+def unconfined_warning(practice: PracticeHub) -> str:
+    """What `hubtrain hub` says at start when servers are not confined ("" if they are)."""
+    if not practice.unconfined_reason:
+        return ""
+    return (
+        "hubtrain: warning: learners' servers are not confined "
+        f"({practice.unconfined_reason}); they run as this machine's user "
+        f"({_this_user()}) with their homes in {practice.state / 'homes'}, not as "
+        "jovyan in /home/jovyan, and any learner can read this repository, "
+        "including the solutions"
+    )
+
+
+def _this_user() -> str:
+    """The name this process runs as (what an unconfined server runs as)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
@@ -710,8 +731,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     state = Path(args.state).resolve() if args.state else root / ".hubtrain" / "practice"
     if args.public:
-        user = "root" if os.geteuid() == 0 else os.environ.get("USER", "you")
-        print(PUBLIC_WARNING.format(state=state, user=user), file=sys.stderr)
+        print(PUBLIC_WARNING.format(state=state, user=_this_user()), file=sys.stderr)
     argv = ["--hub", str(args.hub), "--port", str(args.port), "--state", str(state)]
     argv += ["--root", str(root)]
     if args.public:

@@ -10,16 +10,23 @@ enforced (a local process cannot be limited the way a container is, and the imag
 is a name), but with `confine` each server runs inside bubblewrap, as a pod runs
 in its container: it sees its own home, the shared directories and a read-only
 Python, and nothing else of this machine's files (the course sources with their
-solutions, the hub's state, other learners' homes).
+solutions, the hub's state, other learners' homes). Inside, it looks like a server
+of the Jupyter images: it runs as `jovyan` (uid 1000, gid 100) with its home at
+`/home/jovyan`, on a host named `jupyter-<user>`. Confined or not, a server offers
+only the kernels its image has (`image_kernels`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import importlib.util
 import os
+import posixpath
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,15 +38,103 @@ from traitlets import Bool, Dict, List, Unicode, default
 from hubtrain.grading.sandbox import find_sandbox
 from hubtrain.hubfile.config import slugify
 
-__all__ = ["SYSTEM_FILES", "PracticeSpawner", "kubespawner_templates"]
+__all__ = [
+    "SERVER_HOME",
+    "SERVER_USER",
+    "SYSTEM_FILES",
+    "PracticeSpawner",
+    "image_kernels",
+    "kubespawner_templates",
+    "server_user_works",
+]
 
 # What a learner's server may read of /etc besides what the grading sandbox
 # binds: name lookup, Debian's alternatives (commands in /usr/bin link there),
-# R's settings and file types. Never the whole of /etc: servers run as root here,
-# and /etc/shadow would be readable.
+# R's settings and file types. Never the whole of /etc: a server's jovyan is this
+# machine's user (often root) seen through a user namespace, so /etc/shadow would
+# be readable.
 SYSTEM_FILES = ("resolv.conf", "alternatives", "R", "mime.types", "timezone", "gitconfig")
 
 START_ATTEMPTS = 3
+
+# The user of the Jupyter Docker Stacks images (their NB_USER, NB_UID, NB_GID), as
+# which a confined server runs, and where its home is mounted: what a learner on
+# a Zero to JupyterHub hub sees in a terminal (`whoami`, `pwd`, `id`).
+SERVER_USER = "jovyan"
+SERVER_UID = 1000
+SERVER_GID = 100
+SERVER_HOME = "/home/jovyan"
+# /etc files of a confined server, written by hubtrain: the user and group
+# databases name jovyan (the shell's prompt and `whoami` read them), and bash's
+# start-up files give the prompt an image's terminal shows (`jovyan@host:~$`).
+# Jupyter Server starts terminals as login shells (`bash -l`), which read /etc/profile.
+_SERVER_ETC = {
+    "passwd": (
+        "root:x:0:0:root:/root:/bin/bash\n"
+        f"{SERVER_USER}:x:{SERVER_UID}:{SERVER_GID}::{SERVER_HOME}:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    ),
+    "group": f"root:x:0:\nusers:x:{SERVER_GID}:\nnogroup:x:65534:\n",
+    "profile": (
+        "# Written by hubtrain for learners' servers.\n"
+        'if [ -n "$BASH_VERSION" ] && [ -f /etc/bash.bashrc ]; then . /etc/bash.bashrc; fi\n'
+    ),
+    "bash.bashrc": (
+        "# Written by hubtrain for learners' servers.\n"
+        '[ -z "$PS1" ] && return\n'
+        "PS1='\\u@\\h:\\w\\$ '\n"
+    ),
+}
+
+# Images whose servers offer R besides Python: the Jupyter Docker Stacks images
+# with R (by repository name) and the Rocker project's images (by organisation).
+R_IMAGE_NAMES = ("r-notebook", "datascience-notebook")
+R_IMAGE_OWNERS = ("rocker",)
+PYTHON_KERNEL = "python3"
+R_KERNEL = "ir"
+
+
+def image_kernels(image: str) -> frozenset[str] | None:
+    """The kernelspecs a server of `image` offers, or None (every one installed
+    here) when no image is named: the practice hub cannot tell what it would hold.
+
+    Every image has Python (JupyterLab runs on it); only an image with R has the
+    `ir` kernel, as on a real hub, where the launcher shows no R tile otherwise.
+    """
+    if not image:
+        return None
+    path = image.split("@", 1)[0]
+    if ":" in path.rsplit("/", 1)[-1]:
+        path = path.rsplit(":", 1)[0]
+    parts = path.lower().split("/")
+    has_r = parts[-1] in R_IMAGE_NAMES or any(p in R_IMAGE_OWNERS for p in parts[:-1])
+    return frozenset({PYTHON_KERNEL, R_KERNEL} if has_r else {PYTHON_KERNEL})
+
+
+@functools.cache
+def server_user_works(bwrap: str) -> str:
+    """ "" if bubblewrap can run a process as jovyan here, else why not (one line).
+
+    That needs a user namespace, which some machines forbid even where bubblewrap
+    itself works (it then only unshares what it may).
+    """
+    try:
+        result = subprocess.run(
+            [
+                bwrap,
+                *("--unshare-user", "--uid", str(SERVER_UID), "--gid", str(SERVER_GID)),
+                *("--ro-bind", "/", "/", sys.executable, "-c", "import os; print(os.getuid())"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not run: {exc}"
+    if result.returncode != 0 or result.stdout.strip() != str(SERVER_UID):
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bwrap cannot run a server as {SERVER_USER} here: {last}"
+    return ""
 
 
 def kubespawner_templates() -> Path:
@@ -84,13 +179,23 @@ def _merge(target: dict[str, Any], new: dict[str, Any]) -> None:
             target[key] = value
 
 
+def shared_link(home: Path, target: str) -> str:
+    """Where the link `home/<name>` to the shared folder `target` points: a relative
+    path, so it leads to the folder both here and inside a confined server, which
+    mounts the folder where the path leads from /home/jovyan (`/shared/<name>` for
+    the practice hub's `state/homes/<user>` and `state/shared/<name>`)."""
+    return os.path.relpath(Path(target).resolve(), home.resolve())
+
+
 class PracticeSpawner(SimpleLocalProcessSpawner):
     """A local single-user server per learner, with a KubeSpawner-style profile list.
 
     `SimpleLocalProcessSpawner` is the base because learners of the practice hub
     are not system users: it runs servers as the hub's own user, in a home folder
     from `home_dir_template`, where `LocalProcessSpawner` would look the name up
-    in the system's password database and switch to that user.
+    in the system's password database and switch to that user. Confined, the
+    same process is jovyan inside its user namespace, and that folder its
+    /home/jovyan.
     """
 
     profile_list = List(
@@ -127,6 +232,12 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         trait=Unicode(),
         config=True,
         help="Further folders a confined server may read (e.g. the hub's Jupyter config).",
+    )
+    system_dir = Unicode(
+        "",
+        config=True,
+        help="Where the /etc files of confined servers (passwd, group, shell start-up) "
+        "are written; they are shown to each server at /etc/<name>, read-only.",
     )
     form_template_dir = Unicode(
         config=True, help="Where KubeSpawner's form.html lives (default: the installed package)."
@@ -303,6 +414,20 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         if self.image:
             env["JUPYTER_IMAGE_SPEC"] = self.image
             env["JUPYTER_IMAGE"] = self.image
+        if self.confine:
+            # The server's root folder (JupyterHub passes notebook_dir here) as it
+            # sees it: its home, mounted at /home/jovyan.
+            env["JUPYTERHUB_ROOT_DIR"] = SERVER_HOME
+        return env
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The user's variables: the hub's own user and home, or, confined, jovyan's
+        (as the Jupyter images set them: HOME, NB_USER, NB_UID, NB_GID)."""
+        env = super().user_env(env)
+        if self.confine:
+            env["USER"] = env["NB_USER"] = SERVER_USER
+            env["HOME"] = SERVER_HOME
+            env["NB_UID"], env["NB_GID"] = str(SERVER_UID), str(SERVER_GID)
         return env
 
     def get_args(self) -> list[str]:
@@ -311,6 +436,10 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
             # The practice hub often runs as root (containers, CI runners), and a
             # Jupyter server refuses to start as root unless told it may.
             args.append("--ServerApp.allow_root=True")
+        kernels = image_kernels(self.image)
+        if kernels is not None:
+            # Only the chosen image's kernels: a Python image has no R tile.
+            args.append(f"--KernelSpecManager.allowed_kernelspecs={sorted(kernels)!r}")
         return args
 
     def confinement(self, home: Path) -> list[str]:
@@ -318,25 +447,44 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
 
         The network is kept (the server talks to the hub, and nbgitpuller clones
         from the course service, over 127.0.0.1); everything else is unshared.
-        Paths keep their names inside, so `notebook_dir` and the shared-folder
-        links in the home work unchanged. `/tmp` is the server's own and empty.
+        The server runs as jovyan, its home (`home` here) mounted at /home/jovyan,
+        where it starts; each shared folder is mounted where the home's relative
+        link to it leads (`shared_link`). `/tmp` is the server's own and empty.
         """
         if not self.confine:
             return []
         sandbox, reason = find_sandbox()
-        if sandbox is None:
+        reason = reason or (server_user_works(sandbox.bwrap) if sandbox else "")
+        if sandbox is None or reason:
             # The hub checks bubblewrap before it starts; never fall back to an open server.
             raise RuntimeError(f"cannot confine the server: {reason}")
-        writable = [Path(self.shared_dirs[n]) for n in self.writable_shared_dirs]
-        readable = [
-            Path(t) for n, t in self.shared_dirs.items() if n not in self.writable_shared_dirs
-        ]
-        readable += [Path(p) for p in self.readable_paths]
+        readable = [Path(p) for p in self.readable_paths]
         readable += [Path("/etc") / n for n in SYSTEM_FILES if (Path("/etc") / n).exists()]
         # Module 2 reads the memory limit Linux enforces from the cgroup files, as a
         # learner does in a container on a real hub; they are mounted read-only.
         readable += [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
-        return sandbox.command(home, network=True, binds=tuple(writable), ro_binds=tuple(readable))
+        cmd = sandbox.command(
+            Path(SERVER_HOME), network=True, ro_binds=tuple(readable), workdir_from=home
+        )[:-1]
+        for name, target in self.shared_dirs.items():
+            inside = posixpath.normpath(posixpath.join(SERVER_HOME, shared_link(home, target)))
+            mode = "--bind" if name in self.writable_shared_dirs else "--ro-bind"
+            cmd += [mode, str(target), inside]
+        for name in _SERVER_ETC:
+            cmd += ["--ro-bind", str(Path(self.system_dir) / name), f"/etc/{name}"]
+        host = f"jupyter-{self.user.name}" + (f"--{self.name}" if self.name else "")
+        cmd += ["--unshare-user", "--uid", str(SERVER_UID), "--gid", str(SERVER_GID)]
+        cmd += ["--hostname", host[:63], "--chdir", SERVER_HOME]
+        return [*cmd, "--"]
+
+    def write_system_files(self) -> None:
+        """Write the /etc files confined servers see (the same for every server)."""
+        folder = Path(self.system_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in _SERVER_ETC.items():
+            path = folder / name
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
 
     # Ports given to this hub's servers that have not stopped. JupyterHub's
     # random_port() only checks that a port is free when it is picked; a server
@@ -365,9 +513,19 @@ class PracticeSpawner(SimpleLocalProcessSpawner):
         for name, target in self.shared_dirs.items():
             Path(target).mkdir(parents=True, exist_ok=True)
             link = home / name
-            # Never replace something the learner made with the same name.
+            relative = shared_link(home, target)
+            # A link an earlier version made (absolute: it showed this machine's
+            # path to the learner) is made relative; never replace something the
+            # learner made with the same name.
+            ours = (
+                link.is_symlink() and (home / os.readlink(link)).resolve() == Path(target).resolve()
+            )
+            if ours and os.readlink(link) != relative:
+                link.unlink()
             if not link.exists() and not link.is_symlink():
-                link.symlink_to(target, target_is_directory=True)
+                link.symlink_to(relative, target_is_directory=True)
+        if self.confine:
+            self.write_system_files()
         # `cmd` is the configured server command; the sandbox goes in front of it
         # at each start (the spawner object is reused for the learner's next start).
         if not hasattr(self, "_server_cmd"):

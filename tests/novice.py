@@ -27,9 +27,14 @@ EXERCISES = ROOT / "exercises"
 CORPUS = ROOT / "tests" / "files" / "novice"
 SELFTEST = ROOT / "tests" / "files" / "novice-selftest"
 KNOWN = CORPUS / "known.yml"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The one line a failing live self-check may add after its hint.
+AGAIN = "(Run this cell again to check again.)"
 RUNTIME = ROOT / "src" / "hubtrain" / "learner"
 
 __all__ = [
+    "AGAIN",
+    "ANSI",
     "CorpusError",
     "Novice",
     "Task",
@@ -37,10 +42,13 @@ __all__ = [
     "called_names",
     "chapter_names",
     "corpus_files",
+    "failure_problems",
     "known_names",
     "load_corpus",
     "notebook_names",
+    "pass_problems",
     "unknown_names",
+    "walked_corpus",
 ]
 
 
@@ -78,6 +86,14 @@ class Novice:
 def corpus_files(folder: Path = CORPUS) -> list[Path]:
     """The assignments' corpus files in `folder` (not known.yml)."""
     return sorted(p for p in folder.glob("*.yml") if p.name != KNOWN.name)
+
+
+def walked_corpus(assignment: str) -> Path | None:
+    """The corpus a walk uses for `assignment`: the module's own, else the self-test's."""
+    for folder in (CORPUS, SELFTEST):
+        if (folder / f"{assignment}.yml").is_file():
+            return folder / f"{assignment}.yml"
+    return None
 
 
 def _fail(path: Path, key: str, problem: str) -> CorpusError:
@@ -188,6 +204,48 @@ def answer_cells(notebook: Path) -> list[str]:
         for c in cells
         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
     ]
+
+
+# --- what a check said, judged -------------------------------------------------------
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
+
+
+def failure_problems(text: str, says: str = "", forbidden: tuple[str, ...] = ()) -> list[str]:
+    """What is wrong with a check's output for a wrong answer (empty when it is right).
+
+    It must be one line starting with ✗ (the sentence), one `Hint:` line, and at most
+    the live checks' "run again" line; nothing of the host's paths.
+    """
+    lines = _lines(text)
+    if not lines:
+        return ["the check printed nothing"]
+    problems = []
+    if not lines[0].startswith("✗"):
+        problems.append(f"the output does not start with ✗: {lines[0]!r}")
+    elif not re.search(r"[.?!]['\"`)]?$", lines[0]):
+        problems.append(f"the ✗ line is not one whole sentence: {lines[0]!r}")
+    if len(lines) < 2 or not lines[1].startswith("Hint: ") or len(lines[1]) < 12:
+        problems.append("there is no `Hint: ...` line right after the ✗ sentence")
+    extra = [line for line in lines[2:] if line != AGAIN]
+    if extra:
+        problems.append(f"more than a sentence and a hint: {extra[:3]}")
+    problems += [f"it shows the host path {p!r}" for p in forbidden if p in text]
+    if says and says.lower() not in text.lower():
+        problems.append(f"it does not mention {says!r}")
+    return problems
+
+
+def pass_problems(text: str) -> list[str]:
+    """What is wrong with a check's output for a right answer (empty when it passed)."""
+    lines = _lines(text)
+    if not lines or not lines[0].startswith("✓"):
+        return [f"the right answer does not pass: {lines[:4]}"]
+    if any(line.startswith("✗") for line in lines):
+        return [f"a ✗ among the ticks: {lines[:4]}"]
+    return []
 
 
 # --- the chapter rule ----------------------------------------------------------------

@@ -26,18 +26,21 @@ import nbformat
 import pytest
 from hublike import clone_course, hub_token, hublike_env, jupyter_server
 from novice import (
+    AGAIN,
+    ANSI,
     CORPUS,
     SELFTEST,
     CorpusError,
     Novice,
     answer_cells,
     corpus_files,
+    failure_problems,
     load_corpus,
+    pass_problems,
     unknown_names,
 )
 
 from hubtrain.course.release import assignments
-from hubtrain.hubfile.config import HubConfig
 from hubtrain.localcloud.gcsbuckets import bucket_env
 from hubtrain.localcloud.localenv import execute_notebook
 from hubtrain.practice import PracticeHub
@@ -45,12 +48,8 @@ from hubtrain.practice.run import PERSISTENT_BUCKET, SCRATCH_BUCKET
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
-USER = "ada"
-PASSWORD = "novice-password"
+USER = "nova"  # not the walk's learner: the two share a practice hub
 FILES = corpus_files(CORPUS) + corpus_files(SELFTEST)
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# The one line a failing live self-check may add after its hint.
-AGAIN = "(Run this cell again to check again.)"
 
 
 def _id(path: Path) -> str:
@@ -80,45 +79,6 @@ TASKS = [
 
 
 # --- what a check said, judged ---------------------------------------------------------
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
-
-
-def failure_problems(text: str, says: str = "", forbidden: tuple[str, ...] = ()) -> list[str]:
-    """What is wrong with a check's output for a wrong answer (empty when it is right).
-
-    It must be one line starting with ✗ (the sentence), one `Hint:` line, and at most
-    the live checks' "run again" line; nothing of the host's paths.
-    """
-    lines = _lines(text)
-    if not lines:
-        return ["the check printed nothing"]
-    problems = []
-    if not lines[0].startswith("✗"):
-        problems.append(f"the output does not start with ✗: {lines[0]!r}")
-    elif not re.search(r"[.?!]['\"`)]?$", lines[0]):
-        problems.append(f"the ✗ line is not one whole sentence: {lines[0]!r}")
-    if len(lines) < 2 or not lines[1].startswith("Hint: ") or len(lines[1]) < 12:
-        problems.append("there is no `Hint: ...` line right after the ✗ sentence")
-    extra = [line for line in lines[2:] if line != AGAIN]
-    if extra:
-        problems.append(f"more than a sentence and a hint: {extra[:3]}")
-    problems += [f"it shows the host path {p!r}" for p in forbidden if p in text]
-    if says and says.lower() not in text.lower():
-        problems.append(f"it does not mention {says!r}")
-    return problems
-
-
-def pass_problems(text: str) -> list[str]:
-    """What is wrong with a check's output for a right answer (empty when it passed)."""
-    lines = _lines(text)
-    if not lines or not lines[0].startswith("✓"):
-        return [f"the right answer does not pass: {lines[:4]}"]
-    if any(line.startswith("✗") for line in lines):
-        return [f"a ✗ among the ticks: {lines[:4]}"]
-    return []
 
 
 def test_the_judge_accepts_a_sentence_and_a_hint() -> None:
@@ -243,28 +203,26 @@ class Place:
 
 
 @pytest.fixture(scope="module")
-def place(
-    tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig, running_practice_hub
-) -> Iterator[Place]:
+def place(tmp_path_factory: pytest.TempPathFactory, walk_hub: PracticeHub) -> Iterator[Place]:
     base = tmp_path_factory.mktemp("novice")
     home = base / "home"
     home.mkdir()
-    with running_practice_hub(base / "hub", practice_hub, PASSWORD) as hub:
-        token = hub_token(hub.url, USER, PASSWORD, "novice corpus")
-        course = clone_course(hub.hub, home)
-        with jupyter_server(base, home, token) as url:
-            env = hublike_env(hub.hub, USER, home, url, token, base / "progress.json")
-            assert hub.buckets is not None
-            env.update(bucket_env(hub.buckets))
-            storage = hub.hub.storage
-            for variable, bucket in (
-                (storage.scratch_env, SCRATCH_BUCKET),
-                (storage.persistent_env, PERSISTENT_BUCKET),
-            ):
-                if variable:
-                    env[variable] = f"{storage.scheme}://{bucket}/{USER}"
-            forbidden = (str(base), str(tmp_path_factory.getbasetemp()), "/tmp/", str(ROOT))
-            yield Place(hub, course, env, forbidden)
+    hub = walk_hub
+    token = hub_token(hub.url, USER, hub.password, "novice corpus")
+    course = clone_course(hub.hub, home)
+    with jupyter_server(base, home, token) as url:
+        env = hublike_env(hub.hub, USER, home, url, token, base / "progress.json")
+        assert hub.buckets is not None
+        env.update(bucket_env(hub.buckets))
+        storage = hub.hub.storage
+        for variable, bucket in (
+            (storage.scratch_env, SCRATCH_BUCKET),
+            (storage.persistent_env, PERSISTENT_BUCKET),
+        ):
+            if variable:
+                env[variable] = f"{storage.scheme}://{bucket}/{USER}"
+        forbidden = (str(base), str(tmp_path_factory.getbasetemp()), "/tmp/", str(ROOT))
+        yield Place(hub, course, env, forbidden)
 
 
 def _text(outputs: list[nbformat.NotebookNode]) -> str:
@@ -334,7 +292,7 @@ def _run(place: Place, path: Path) -> tuple[Novice, dict[tuple[str, str, str], s
 
 @pytest.mark.hub
 @pytest.mark.slow
-@pytest.mark.xdist_group("wrong-answers")
+@pytest.mark.xdist_group("walkthrough")
 @pytest.mark.parametrize(("path", "cell"), TASKS)
 def test_a_right_answer_passes(place: Place, path: Path, cell: str) -> None:
     _, said = _run(place, path)
@@ -345,7 +303,7 @@ def test_a_right_answer_passes(place: Place, path: Path, cell: str) -> None:
 
 @pytest.mark.hub
 @pytest.mark.slow
-@pytest.mark.xdist_group("wrong-answers")
+@pytest.mark.xdist_group("walkthrough")
 @pytest.mark.parametrize(("path", "cell", "index"), CASES)
 def test_a_wrong_answer_fails_with_a_sentence_and_a_hint(
     place: Place, path: Path, cell: str, index: int

@@ -130,20 +130,20 @@ def test_a_broken_corpus_file_is_named_with_its_key() -> None:
     assert "at least 2" in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("change", "key"),
-    [
-        (lambda d: d.pop("notebook"), "notebook"),
-        (lambda d: d.update(notebook="nope.ipynb"), "notebook"),
-        (lambda d: d.update(chapter="book/nope.md"), "chapter"),
-        (lambda d: d["tasks"][0].update(cell="test_who_am_i"), "tasks[0].cell"),
-        (lambda d: d["tasks"][0].update(check="nope"), "tasks[0].check"),
-        (lambda d: d["tasks"][1].update(right=None), "tasks[1].right"),
-        (lambda d: d["tasks"][0]["wrong"][1].pop("code"), "tasks[0].wrong[1].code"),
-        (lambda d: d["tasks"][0]["wrong"][0].update(hint="x"), "tasks[0].wrong[0].hint"),
-        (lambda d: d.update(tasks=[]), "tasks"),
-    ],
-)
+BREAKS = [
+    (lambda d: d.pop("notebook"), "notebook"),
+    (lambda d: d.update(notebook="nope.ipynb"), "notebook"),
+    (lambda d: d.update(chapter="book/nope.md"), "chapter"),
+    (lambda d: d["tasks"][0].update(cell="test_who_am_i"), "tasks[0].cell"),
+    (lambda d: d["tasks"][0].update(check="nope"), "tasks[0].check"),
+    (lambda d: d["tasks"][1].update(right=None), "tasks[1].right"),
+    (lambda d: d["tasks"][0]["wrong"][1].pop("code"), "tasks[0].wrong[1].code"),
+    (lambda d: d["tasks"][0]["wrong"][0].update(hint="x"), "tasks[0].wrong[0].hint"),
+    (lambda d: d.update(tasks=[]), "tasks"),
+]
+
+
+@pytest.mark.parametrize(("change", "key"), BREAKS, ids=[key for _, key in BREAKS])
 def test_the_loader_names_the_key_that_is_wrong(tmp_path: Path, change: object, key: str) -> None:
     import yaml
 

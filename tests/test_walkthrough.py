@@ -290,6 +290,10 @@ def test_learner_walks_the_course(hub: PracticeHub, page: Any) -> None:
     browser.choose_profile(page, hub.hub.default_profile.key)
     page.click("#spawn_form [type=submit]")
     browser.wait_for_lab(page)
+    # JupyterLab reopens the R notebooks of the last visit (its workspace is kept in
+    # home), and this image has no R kernel to give them: start from a clean layout.
+    page.goto(f"{hub.url}/user/{LEARNER}/lab?reset")
+    browser.wait_for_lab(page)
     found += _walk(page, hub, "")
     assert not found, "\n\n".join(found)
 

@@ -49,6 +49,7 @@ __all__ = [
     "question",
     "self_check",
     "server_api",
+    "shown_path",
     "summary",
     "task",
 ]
@@ -60,10 +61,40 @@ OFF_HUB_HINT = "Open this notebook on your hub with the course link, then run it
 _TASK_CALL = re.compile(r"\b(task|self_check|question)\(\s*\"([a-z0-9_]+)\",\s*\"([^\"]+)\"")
 
 
+def _homes() -> list[str]:
+    """The home directory as the learner's code may spell it: `$HOME` and its real path."""
+    found = []
+    for home in (os.environ.get("HOME", ""), str(Path.home())):
+        for spelling in (home, os.path.realpath(home) if home else ""):
+            spelling = spelling.rstrip("/")
+            if len(spelling) > 1 and spelling not in found:
+                found.append(spelling)
+    return sorted(found, key=len, reverse=True)
+
+
+def shown_path(text: str | os.PathLike[str]) -> str:
+    """`text` with the learner's home directory written `~`, as the book writes it.
+
+    A message must name a file the way the learner knows it (`~/course/01-login`),
+    not by where this server keeps homes: on the practice hub that is a folder
+    under the hub's state directory (`/tmp/.../homes/ana`), which is no concern
+    of the learner's and which no real hub has.
+    """
+    out = os.fspath(text)
+    for home in _homes():
+        out = re.sub(re.escape(home) + r"(?![\w-]|\.[\w.-])", "~", out)
+    return out
+
+
 class CheckFailed(AssertionError):
-    """A check that did not pass; its message is one sentence and a hint."""
+    """A check that did not pass; its message is one sentence and a hint.
+
+    Both are shown with the learner's home written `~` (see `shown_path`), so
+    a check may put any path it has into its message.
+    """
 
     def __init__(self, message: str, hint: str = "") -> None:
+        message, hint = shown_path(message), shown_path(hint)
         self.message = message
         self.hint = hint
         super().__init__(f"{message} Hint: {hint}" if hint else message)
@@ -423,8 +454,9 @@ def course_summary(root: str | Path = ".") -> None:
             blocks.append(
                 "\n".join(_table(_label(folder.name), tasks, progress.get(folder.name, {})))
             )
-    print("\n\n".join(blocks) or f"No exercise folders found in {root}.")
-    print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {_progress_path()})")
+    print("\n\n".join(blocks) or f"No exercise folders found in {shown_path(root)}.")
+    saved = shown_path(_progress_path())
+    print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {saved})")
 
 
 # --- graded checks ---------------------------------------------------------

@@ -516,6 +516,20 @@ hubcheck <- local({
     table
   }
 
+  # The slug of the profile `name` names, by its slug or by its name as the options page
+  # and the book show it ("Medium", "Medium (default)"), whatever the case; NULL when it
+  # names none; "" names what every server gets on a hub without a profile list (as
+  # hubcheck.py's `profile_slug`).
+  profile_slug <- function(name) {
+    if (!is.character(name) || length(name) != 1 || is.na(name)) return(NULL)
+    wanted <- tolower(trimws(sub(" \\(default\\)\\s*$", "", trimws(name))))
+    profiles <- hub_facts()$profile_list
+    for (profile in profiles) {
+      if (wanted %in% tolower(c(profile$slug, profile$display_name %||% ""))) return(profile$slug)
+    }
+    if (!length(profiles) && !nzchar(wanted)) "" else NULL
+  }
+
   # (kind, id, title) of every check in this folder's notebooks (an R assignment's), in order.
   tasks_of <- function() {
     pattern <- '\\b(task|self_check|question)\\(\\s*"([a-z0-9_]+)",\\s*"([^"]+)"'

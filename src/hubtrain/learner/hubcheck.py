@@ -46,6 +46,7 @@ __all__ = [
     "need_env",
     "profile_limits",
     "profile_overrides",
+    "profile_slug",
     "question",
     "self_check",
     "server_api",
@@ -281,6 +282,24 @@ def matching_profiles(env: dict[str, str] | None = None) -> list[str]:
                 found.append(profile["slug"])
                 break
     return found
+
+
+def profile_slug(name: object) -> str | None:
+    """The slug of the profile that `name` names, or None when it names none.
+
+    Learners see a profile's display name ("Medium") on the options page and in the
+    book's table ("Medium (default)"), and its slug ("medium") in the notebooks'
+    tables; either one names the profile, whatever the case. On a hub without a
+    profile list, "" names what every server gets.
+    """
+    if not isinstance(name, str):
+        return None
+    wanted = name.strip().removesuffix(" (default)").strip().casefold()
+    profiles = hub_facts()["profile_list"]
+    for profile in profiles:
+        if wanted in (profile["slug"].casefold(), str(profile.get("display_name", "")).casefold()):
+            return profile["slug"]
+    return "" if not profiles and not wanted else None
 
 
 def profile_limits() -> list[dict[str, Any]]:

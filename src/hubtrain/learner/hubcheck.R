@@ -368,18 +368,24 @@ hubcheck <- local({
   }
 
   # Messages and warnings become plain output: a passing check writes nothing to stderr.
+  # They are shown after the check passes; when it fails they are dropped, because the
+  # failure's sentence and hint must be all the learner sees (httr's "No encoding
+  # supplied" above the box would only distract).
   quietly <- function(expr) {
-    withCallingHandlers(
+    notes <- character()
+    result <- withCallingHandlers(
       expr,
       message = function(m) {
-        cat(conditionMessage(m))
+        notes <<- c(notes, conditionMessage(m))
         invokeRestart("muffleMessage")
       },
       warning = function(w) {
-        cat("Note:", conditionMessage(w), "\n")
+        notes <<- c(notes, paste("Note:", conditionMessage(w), "\n"))
         invokeRestart("muffleWarning")
       }
     )
+    cat(notes, sep = "")
+    invisible(result)
   }
 
   task <- function(task_id, title, body) {

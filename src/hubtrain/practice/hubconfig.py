@@ -62,9 +62,9 @@ class Settings:
     default_url: str
     named_servers: bool
     idle_timeout: int
+    max_age: int
     # JupyterHub.shutdown_on_logout from the hub file (unset there: JupyterHub's False).
     shutdown_on_logout: bool = False
-    max_age: int
     # How often (s) the hub reads each server's last activity from the proxy:
     # JupyterHub's `last_activity_interval`, 300 by default, as on managed hubs.
     activity_interval: int = 300

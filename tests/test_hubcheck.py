@@ -278,6 +278,38 @@ def test_the_profile_a_server_started_with_is_recognised(
     assert hc.matching_profiles({**profile_env(small), "MEM_LIMIT": str(2 * 2**30)}) == []
 
 
+def test_a_profile_is_named_by_its_slug_or_by_the_name_the_options_page_shows(
+    hc: ModuleType, tmp_path: Path
+) -> None:
+    # Learners see "Medium" on the options page and "Medium (default)" in the book's table.
+    names = ["medium", "Medium", " MEDIUM ", "Small (default)", "large", "", 3]
+    assert [hc.profile_slug(n) for n in names] == [
+        "medium",
+        "medium",
+        "medium",
+        "small",
+        None,
+        None,
+        None,
+    ]
+    # hubcheck.R reads them alike (NULL for no profile), from the same hub.json.
+    shutil.copy(hc.HERE / "hub.json", tmp_path / "hub.json")
+    script = (
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        'for (n in list("medium", "Medium", " MEDIUM ", "Small (default)", "large", "", 3))'
+        ' cat(if (is.null(hubcheck$profile_slug(n))) "NULL" else hubcheck$profile_slug(n), "\\n")\n'
+    )
+    assert _rscript(script, tmp_path).split() == [
+        "medium",
+        "medium",
+        "medium",
+        "small",
+        "NULL",
+        "NULL",
+        "NULL",
+    ]
+
+
 def test_profile_limits_are_sorted_with_default_choices(
     tmp_path: Path, managed_hub: HubConfig, off_hub: Path
 ) -> None:

@@ -373,13 +373,13 @@ def test_visible_r_checks_that_show_their_answer_are_caught(tmp_path: Path) -> N
         copies["01-login-r"],
         "test_survives_restart",
         "  # Whether each letter",
-        '  right <- c("g", "f", "e", "a")\n  # Whether each letter',
+        '  right <- c("g", "e", "a")\n  # Whether each letter',
     )
     _plant(
         copies["01-login-r"],
         "test_survives_restart",
         "  ### END HIDDEN TESTS",
-        '  again <- c("a", "e", "f", "g")\n  ### END HIDDEN TESTS',
+        '  again <- c("a", "e", "g")\n  ### END HIDDEN TESTS',
     )
     # The question's right letter, given by name; and the size written as arithmetic.
     _plant(
@@ -397,7 +397,7 @@ def test_visible_r_checks_that_show_their_answer_are_caught(tmp_path: Path) -> N
     leaks = [line.removeprefix(f"{tmp_path}/") for line in find_answer_literals(tmp_path)]
     assert leaks == [
         "01-login/hostile.ipynb: test_survives_restart:"
-        " shows {'a', 'e', 'f', 'g'}, the answer of survives_restart",
+        " shows {'a', 'e', 'g'}, the answer of survives_restart",
         "02-profiles/hostile.ipynb: question_as_integer: the question's right letter 'b' is shown",
         "02-profiles/hostile.ipynb: test_matrix_bytes:"
         " shows 3200000000, the answer of matrix_bytes",
@@ -413,14 +413,14 @@ R_FEEDBACK = [
     (
         "01-login-r",
         "test_survives_restart",
-        'survives_restart <- c("a", "b", "e", "f", "g")',
-        "✗ b: does not survive: /tmp belongs to the server's container",
+        'survives_restart <- c("a", "b", "e", "g")',
+        "✗ your answer about b (a file in /tmp) is not right yet.",
     ),
     (
         "01-login-r",
         "test_survives_restart",
-        'survives_restart <- c("a", "e", "f")',
-        "✗ g: survives: A library in your home directory is kept",
+        'survives_restart <- c("a", "e")',
+        "✗ your answer about g (a package library folder in your home directory) is not right",
     ),
     (
         "02-profiles-r",

@@ -117,6 +117,90 @@ def test_whatever_fails_inside_a_task_becomes_one_sentence_and_a_hint(
     assert json.loads(off_hub.read_text())["01-login"]["t"]["passed"] is False
 
 
+def test_a_message_names_files_in_home_by_tilde_not_by_where_homes_are_kept(
+    hc: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on the practice hub, whose homes live under its state folder in /tmp.
+    home = tmp_path / "state" / "homes" / "ana"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(hc.CheckFailed) as failure, hc.task("t", "T"):
+        hc.expect(False, f"{home / 'course' / 'x.ipynb'} is missing.", f"Look in {home}.")
+    assert failure.value.lines() == ["✗ ~/course/x.ipynb is missing.", "  Hint: Look in ~."]
+    # A neighbour whose name starts like the home is not the home.
+    assert hc.shown_path(f"{home}2/x and {home}.old") == f"{home}2/x and {home}.old"
+    assert str(tmp_path) not in _rscript(
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        f'cat(hubcheck$failure("{home}/course is missing.", "Open {home}.")$message)',
+        tmp_path,
+    )
+
+
+def _outputs(kernel: str, cells: list[str], folder: Path, allow_errors: bool = True) -> list:
+    """Each cell's outputs after a real kernel ran `cells` in `folder` (as nbclient does)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": kernel}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    client = NotebookClient(
+        nb, timeout=120, allow_errors=allow_errors, resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute(env=dict(os.environ))
+    return [cell.outputs for cell in nb.cells]
+
+
+@pytest.mark.slow
+def test_a_failed_r_check_shows_what_a_failed_python_check_shows(
+    tmp_path: Path, off_hub: Path, practice_hub: HubConfig
+) -> None:
+    """Through the real IRkernel: the sentence and the hint, as one error output, and no
+    "Error:", traceback or check source; nbgrader still sees an error (the cell scores 0)."""
+    from nbclient.exceptions import CellExecutionError
+
+    load_runtime(tmp_path / "py", practice_hub)
+    (tmp_path / "r").mkdir()
+    shutil.copy(LEARNER_RUNTIME_R, tmp_path / "r" / "hubcheck.R")
+    python = _outputs(
+        "python3",
+        [
+            "import hubcheck\nx = 3",
+            'with hubcheck.task("t", "T"):\n'
+            '    y = 2\n    hubcheck.expect(x == y, "x is 3, not 2.", "Set x to y.")',
+        ],
+        tmp_path / "py",
+    )
+    r_cells = [
+        'source("hubcheck.R")\nx <- 3',
+        'hubcheck$task("t", "T", {\n  y <- 2\n  hubcheck$expect(x == y, "x is 3, not 2.",'
+        ' "Set x to y.")\n})',
+        'fail()\ncat("not reached")',  # nbgrader's stub for an unanswered R cell
+        'hubcheck$task("t2", "T2", { not_defined_yet })',
+        # Outside a task (a setup cell): the failure also stops the cell's code.
+        'scratch <- paste0(hubcheck$need_env("SCRATCH_BUCKET"), "/x")\ncat("not reached")',
+    ]
+    r = _outputs("ir", r_cells, tmp_path / "r")
+    [box] = python[1]
+    assert (box.output_type, box.ename) == ("error", "CheckFailed")
+    assert box.traceback == ["✗ x is 3, not 2.", "  Hint: Set x to y."]
+    assert [dict(o) for o in r[1]] == [dict(box)]
+    for outputs in r[1:]:
+        [output] = outputs
+        assert output.output_type == "error" and output.ename == "CheckFailed"
+        assert output.traceback[0].startswith("✗ ") and output.traceback[1].startswith("  Hint: ")
+        assert len(output.traceback) == 2
+        shown = "\n".join(output.traceback)
+        for crash in ("Error", "Traceback", "hubcheck$", "stop(", "fail()\n"):
+            assert crash not in shown, shown
+    assert r[2][0].traceback[0] == "✗ this task has not been answered yet."
+    assert r[3][0].traceback[0] == "✗ `not_defined_yet` is not defined yet."
+    assert r[4][0].traceback[0] == "✗ this check must run on your hub: SCRATCH_BUCKET is not set."
+    # The kernel's reply says "error": Run All stops at the failed check, as in Python.
+    with pytest.raises(CellExecutionError):
+        _outputs("ir", [*r_cells[:2], 'cat("not reached")'], tmp_path / "r", allow_errors=False)
+
+
 def test_a_self_check_never_raises_and_grading_skips_it(
     hc: ModuleType,
     off_hub: Path,
@@ -192,6 +276,38 @@ def test_the_profile_a_server_started_with_is_recognised(
     typed = {**profile_env(medium), "JUPYTER_IMAGE_SPEC": "quay.io/jupyter/base-notebook:latest"}
     assert hc.matching_profiles(typed) == ["medium"]
     assert hc.matching_profiles({**profile_env(small), "MEM_LIMIT": str(2 * 2**30)}) == []
+
+
+def test_a_profile_is_named_by_its_slug_or_by_the_name_the_options_page_shows(
+    hc: ModuleType, tmp_path: Path
+) -> None:
+    # Learners see "Medium" on the options page and "Medium (default)" in the book's table.
+    names = ["medium", "Medium", " MEDIUM ", "Small (default)", "large", "", 3]
+    assert [hc.profile_slug(n) for n in names] == [
+        "medium",
+        "medium",
+        "medium",
+        "small",
+        None,
+        None,
+        None,
+    ]
+    # hubcheck.R reads them alike (NULL for no profile), from the same hub.json.
+    shutil.copy(hc.HERE / "hub.json", tmp_path / "hub.json")
+    script = (
+        f'source("{LEARNER_RUNTIME_R}")\n'
+        'for (n in list("medium", "Medium", " MEDIUM ", "Small (default)", "large", "", 3))'
+        ' cat(if (is.null(hubcheck$profile_slug(n))) "NULL" else hubcheck$profile_slug(n), "\\n")\n'
+    )
+    assert _rscript(script, tmp_path).split() == [
+        "medium",
+        "medium",
+        "medium",
+        "small",
+        "NULL",
+        "NULL",
+        "NULL",
+    ]
 
 
 def test_profile_limits_are_sorted_with_default_choices(

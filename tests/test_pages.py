@@ -406,6 +406,18 @@ def test_every_substitution_is_documented_for_authors(practice_hub: HubConfig) -
     assert documented == set(substitutions(practice_hub))
 
 
+def test_module_1_says_what_logging_out_does_where_the_hub_file_knows_it(
+    practice_hub: HubConfig, managed_hub: HubConfig
+) -> None:
+    said = substitutions(practice_hub)["logout_stops_server"]
+    assert said.startswith(f"{practice_hub.name} leaves it off: logging out leaves your server")
+    assert "cannot tell" in substitutions(managed_hub)["logout_stops_server"]
+    data = practice_hub.model_dump(exclude={"source"})
+    data["server"]["shutdown_on_logout"] = True
+    on = substitutions(HubConfig.model_validate(data))["logout_stops_server"]
+    assert "logging out there stops your server too" in on
+
+
 def test_module_chapters_use_hub_facts_not_literal_hub_names() -> None:
     """Pages name hubs through substitutions, so a re-hosted book never shows ours."""
     hubs = [load_hub(path) for path in sorted((ROOT / "hubs").glob("*.yml"))]

@@ -295,7 +295,28 @@ def substitutions(hub: HubConfig) -> dict[str, str]:
             else "every server on this hub runs the same image, so ask the hub's administrators"
         ),
         "shared_dirs": _shared_dirs_text(hub),
+        "logout_stops_server": _logout_text(hub),
     }
+
+
+def _logout_text(hub: HubConfig) -> str:
+    """What logging out does to a server on this hub, for module 1's prose."""
+    setting = hub.server.shutdown_on_logout
+    if setting is None:
+        return (
+            f"This book cannot tell whether {hub.name} changed it, so assume it did not:"
+            " **stop your server first, then log out.**"
+        )
+    if setting:
+        return (
+            f"{hub.name} has turned it on, so logging out there stops your server too; on"
+            " other hubs it may not, so make a habit of it: **stop your server first, then"
+            " log out.**"
+        )
+    return (
+        f"{hub.name} leaves it off: logging out leaves your server running, so **stop your"
+        " server first, then log out.**"
+    )
 
 
 def book_facts(hub: HubConfig, assignment_paths: list[str], hub_url: str = "") -> dict[str, Any]:

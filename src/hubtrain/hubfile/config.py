@@ -286,6 +286,9 @@ class Server(_Strict):
     named_servers: bool = False
     idle_timeout: int = Field(default=3600, ge=0)
     max_age: int = Field(default=0, ge=0)
+    # JupyterHub.shutdown_on_logout, when the hub file knows it; None: the book says it
+    # cannot tell (JupyterHub's default is False, but a managed hub may change it).
+    shutdown_on_logout: bool | None = None
 
 
 class Content(_Strict):

@@ -30,7 +30,25 @@ hubcheck <- local({
 
   suppressPackageStartupMessages(requireNamespace("jsonlite", quietly = TRUE))
 
+  # `text` with the learner's home directory written "~", as the book writes it (as
+  # hubcheck.py's `shown_path`): a message names a file the way the learner knows it,
+  # not by where this server keeps homes (on the practice hub, a folder under the hub's
+  # state directory, /tmp/.../homes/ana, which no real hub has).
+  shown_path <- function(text) {
+    homes <- c(Sys.getenv("HOME"), path.expand("~"))
+    homes <- c(homes, normalizePath(homes[nzchar(homes)], mustWork = FALSE))
+    homes <- unique(sub("/+$", "", homes))
+    homes <- homes[nchar(homes) > 1]
+    for (home in homes[order(-nchar(homes))]) {
+      pattern <- paste0("\\Q", home, "\\E(?![\\w-]|\\.[\\w.-])") # the home, literally, as a whole path part
+      text <- gsub(pattern, "~", text, perl = TRUE)
+    }
+    text
+  }
+
   failure <- function(message, hint = "") {
+    message <- shown_path(message)
+    hint <- shown_path(hint)
     text <- paste0("\u2717 ", message, if (nzchar(hint)) paste0("\n  Hint: ", hint) else "")
     structure(
       class = c("hubcheck_failed", "error", "condition"),
@@ -43,7 +61,7 @@ hubcheck <- local({
   need_env <- function(name, allow_empty = FALSE) {
     value <- Sys.getenv(name, unset = NA)
     if (is.na(value) || (!nzchar(value) && !allow_empty)) {
-      stop(failure(paste0("this check must run on your hub: ", name, " is not set."), OFF_HUB_HINT))
+      throw(failure(paste0("this check must run on your hub: ", name, " is not set."), OFF_HUB_HINT))
     }
     value
   }
@@ -74,7 +92,7 @@ hubcheck <- local({
       path <- file.path(here, "hub.json")
       loaded <- tryCatch(jsonlite::fromJSON(path, simplifyVector = FALSE), error = function(e) NULL)
       if (is.null(loaded)) {
-        stop(failure(
+        throw(failure(
           "hub.json is missing or damaged next to this notebook.",
           "Click the course link again: nbgitpuller restores files you deleted."
         ))
@@ -88,7 +106,7 @@ hubcheck <- local({
     # Evaluated here, so a learner's missing variable is reported as such.
     value <- condition
     ok <- is.logical(value) && length(value) == 1 && !is.na(value) && value
-    if (!ok) stop(failure(message, hint))
+    if (!ok) throw(failure(message, hint))
     invisible(TRUE)
   }
 
@@ -205,7 +223,7 @@ hubcheck <- local({
 
   # nbgrader's default stub for R solution cells calls fail(); say it plainly.
   fail <- function(message = "No Answer") {
-    stop(failure(
+    throw(failure(
       "this task has not been answered yet.",
       "Replace the fail() line in the cell above with your answer, and run it."
     ))
@@ -281,22 +299,98 @@ hubcheck <- local({
     )
   }
 
-  # Messages and warnings become plain output: a passing check writes nothing to stderr.
-  quietly <- function(expr) {
-    withCallingHandlers(
-      expr,
-      message = function(m) {
-        cat(conditionMessage(m))
-        invokeRestart("muffleMessage")
-      },
-      warning = function(w) {
-        cat("Note:", conditionMessage(w), "\n")
-        invokeRestart("muffleWarning")
+  # IRkernel shows an R error as "Error: <message>", then "Traceback:" and the source
+  # of every call on the stack: for a check, the whole body of its task(). A learner
+  # reads that as a crash. So a failure is shown as hubcheck.py shows CheckFailed:
+  # one output of type "error" (ename "CheckFailed") whose lines are the sentence and
+  # the hint, and nothing else. The execute reply says "error" too, so nbgrader scores
+  # the cell 0 and Run All stops there, exactly as for a Python check.
+  #
+  # IRkernel has no public call for this, so we use its executor: the object whose
+  # `execute` method runs this cell, found among the calling frames by its fields
+  # `send_response`, `current_request` and `err` (IRkernel 1.x). Its `err` is what
+  # makes the reply an error; `send_response` sends an output. Outside IRkernel
+  # (Rscript, RStudio, another kernel) a failure is an ordinary R error.
+  depth <- 0 # how many task()/run_live() bodies are running: they catch failures
+  irkernel_executor <- function() {
+    for (i in rev(seq_len(sys.nframe()))) {
+      env <- environment(sys.function(i))
+      if (is.environment(env) && all(vapply(
+        c("send_response", "current_request", "err"), exists, logical(1),
+        envir = env, inherits = FALSE
+      ))) {
+        return(env)
       }
+    }
+    NULL
+  }
+
+  box <- function(outcome) {
+    list(
+      ename = "CheckFailed",
+      evalue = if (nzchar(outcome$hint)) paste(outcome$plain, "Hint:", outcome$hint) else outcome$plain,
+      traceback = as.list(strsplit(outcome$message, "\n", fixed = TRUE)[[1]])
     )
   }
 
+  # A failed task: the box, and the cell counts as failed; the cell's code goes on
+  # (a check cell has nothing after its task()).
+  raise <- function(outcome) {
+    executor <- irkernel_executor()
+    if (is.null(executor)) stop(outcome)
+    executor$err <- box(outcome)
+    silent <- tryCatch(isTRUE(executor$is_silent()), error = function(e) FALSE)
+    if (!silent) executor$send_response("error", executor$current_request, "iopub", box(outcome))
+    invisible(FALSE)
+  }
+
+  # A failure anywhere else (need_env() in a setup cell, fail() in an unanswered
+  # cell) must also stop the cell's code, so it is a real R error; IRkernel's one
+  # error output for it is swapped for the box, once, in this cell only. Inside a
+  # task() or a live check the failure is caught there and shown by it instead.
+  throw <- function(outcome) {
+    executor <- if (depth == 0) irkernel_executor()
+    if (!is.null(executor)) {
+      send <- executor$send_response
+      request <- executor$current_request
+      executor$send_response <- function(msg_type, parent, socket, content) {
+        if (identical(msg_type, "error")) {
+          executor$send_response <- send
+          if (identical(parent, request)) {
+            content <- box(outcome)
+            executor$err <- content
+          }
+        }
+        send(msg_type, parent, socket, content)
+      }
+    }
+    stop(outcome)
+  }
+
+  # Messages and warnings become plain output: a passing check writes nothing to stderr.
+  # They are shown after the check passes; when it fails they are dropped, because the
+  # failure's sentence and hint must be all the learner sees (httr's "No encoding
+  # supplied" above the box would only distract).
+  quietly <- function(expr) {
+    notes <- character()
+    result <- withCallingHandlers(
+      expr,
+      message = function(m) {
+        notes <<- c(notes, conditionMessage(m))
+        invokeRestart("muffleMessage")
+      },
+      warning = function(w) {
+        notes <<- c(notes, paste("Note:", conditionMessage(w), "\n"))
+        invokeRestart("muffleWarning")
+      }
+    )
+    cat(notes, sep = "")
+    invisible(result)
+  }
+
   task <- function(task_id, title, body) {
+    depth <<- depth + 1
+    on.exit(depth <<- depth - 1)
     outcome <- tryCatch(
       {
         quietly(body)
@@ -306,7 +400,7 @@ hubcheck <- local({
     )
     if (!is.null(outcome)) {
       record(task_id, title, FALSE, outcome$plain)
-      stop(outcome)
+      return(raise(outcome))
     }
     record(task_id, title, TRUE)
     cat("\u2713 ", title, ": passed.\n", sep = "")
@@ -314,6 +408,8 @@ hubcheck <- local({
   }
 
   run_live <- function(task_id, title, check) {
+    depth <<- depth + 1
+    on.exit(depth <<- depth - 1)
     outcome <- tryCatch(
       {
         quietly(check())
@@ -424,6 +520,20 @@ hubcheck <- local({
     table <- table[order(table$mem_limit), , drop = FALSE]
     rownames(table) <- NULL
     table
+  }
+
+  # The slug of the profile `name` names, by its slug or by its name as the options page
+  # and the book show it ("Medium", "Medium (default)"), whatever the case; NULL when it
+  # names none; "" names what every server gets on a hub without a profile list (as
+  # hubcheck.py's `profile_slug`).
+  profile_slug <- function(name) {
+    if (!is.character(name) || length(name) != 1 || is.na(name)) return(NULL)
+    wanted <- tolower(trimws(sub(" \\(default\\)\\s*$", "", trimws(name))))
+    profiles <- hub_facts()$profile_list
+    for (profile in profiles) {
+      if (wanted %in% tolower(c(profile$slug, profile$display_name %||% ""))) return(profile$slug)
+    }
+    if (!length(profiles) && !nzchar(wanted)) "" else NULL
   }
 
   # (kind, id, title) of every check in this folder's notebooks (an R assignment's), in order.

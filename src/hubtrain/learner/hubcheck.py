@@ -46,9 +46,11 @@ __all__ = [
     "need_env",
     "profile_limits",
     "profile_overrides",
+    "profile_slug",
     "question",
     "self_check",
     "server_api",
+    "shown_path",
     "summary",
     "task",
 ]
@@ -60,10 +62,40 @@ OFF_HUB_HINT = "Open this notebook on your hub with the course link, then run it
 _TASK_CALL = re.compile(r"\b(task|self_check|question)\(\s*\"([a-z0-9_]+)\",\s*\"([^\"]+)\"")
 
 
+def _homes() -> list[str]:
+    """The home directory as the learner's code may spell it: `$HOME` and its real path."""
+    found = []
+    for home in (os.environ.get("HOME", ""), str(Path.home())):
+        for spelling in (home, os.path.realpath(home) if home else ""):
+            spelling = spelling.rstrip("/")
+            if len(spelling) > 1 and spelling not in found:
+                found.append(spelling)
+    return sorted(found, key=len, reverse=True)
+
+
+def shown_path(text: str | os.PathLike[str]) -> str:
+    """`text` with the learner's home directory written `~`, as the book writes it.
+
+    A message must name a file the way the learner knows it (`~/course/01-login`),
+    not by where this server keeps homes: on the practice hub that is a folder
+    under the hub's state directory (`/tmp/.../homes/ana`), which is no concern
+    of the learner's and which no real hub has.
+    """
+    out = os.fspath(text)
+    for home in _homes():
+        out = re.sub(re.escape(home) + r"(?![\w-]|\.[\w.-])", "~", out)
+    return out
+
+
 class CheckFailed(AssertionError):
-    """A check that did not pass; its message is one sentence and a hint."""
+    """A check that did not pass; its message is one sentence and a hint.
+
+    Both are shown with the learner's home written `~` (see `shown_path`), so
+    a check may put any path it has into its message.
+    """
 
     def __init__(self, message: str, hint: str = "") -> None:
+        message, hint = shown_path(message), shown_path(hint)
         self.message = message
         self.hint = hint
         super().__init__(f"{message} Hint: {hint}" if hint else message)
@@ -252,6 +284,24 @@ def matching_profiles(env: dict[str, str] | None = None) -> list[str]:
     return found
 
 
+def profile_slug(name: object) -> str | None:
+    """The slug of the profile that `name` names, or None when it names none.
+
+    Learners see a profile's display name ("Medium") on the options page and in the
+    book's table ("Medium (default)"), and its slug ("medium") in the notebooks'
+    tables; either one names the profile, whatever the case. On a hub without a
+    profile list, "" names what every server gets.
+    """
+    if not isinstance(name, str):
+        return None
+    wanted = name.strip().removesuffix(" (default)").strip().casefold()
+    profiles = hub_facts()["profile_list"]
+    for profile in profiles:
+        if wanted in (profile["slug"].casefold(), str(profile.get("display_name", "")).casefold()):
+            return profile["slug"]
+    return "" if not profiles and not wanted else None
+
+
 def profile_limits() -> list[dict[str, Any]]:
     """The hub's profiles with a memory limit (default choices), smallest first.
 
@@ -430,7 +480,7 @@ def course_summary(root: str | Path = ".") -> None:
         if (tasks := _tasks_in(folder))
     ]
     if not modules:
-        print(f"No exercise folders found in {root}.")
+        print(f"No exercise folders found in {shown_path(root)}.")
         return
     languages = sorted({_language(name) for name, _ in modules}, key=lambda x: x != "Python")
     worked = [
@@ -460,7 +510,8 @@ def course_summary(root: str | Path = ".") -> None:
             f"The {lang} versions of the modules are not listed: you have not run a check in"
             f" {lang}. They appear here once you do."
         )
-    print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {_progress_path()})")
+    saved = shown_path(_progress_path())
+    print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {saved})")
 
 
 # --- graded checks ---------------------------------------------------------

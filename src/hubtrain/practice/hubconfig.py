@@ -63,6 +63,8 @@ class Settings:
     named_servers: bool
     idle_timeout: int
     max_age: int
+    # JupyterHub.shutdown_on_logout from the hub file (unset there: JupyterHub's False).
+    shutdown_on_logout: bool = False
     # How often (s) the hub reads each server's last activity from the proxy:
     # JupyterHub's `last_activity_interval`, 300 by default, as on managed hubs.
     activity_interval: int = 300
@@ -161,6 +163,8 @@ def configure(c: Any, config_file: str) -> None:
     # stated because the "what survives a restart" lesson depends on it).
     c.JupyterHub.cleanup_servers = True
     c.JupyterHub.allow_named_servers = s.named_servers
+    # Module 1 tells learners what logging out does on this hub, from the hub file.
+    c.JupyterHub.shutdown_on_logout = s.shutdown_on_logout
     # The hub also counts what the proxy saw (any traffic, websocket pings
     # included) as activity; it asks the proxy this often.
     c.JupyterHub.last_activity_interval = s.activity_interval

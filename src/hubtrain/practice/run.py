@@ -415,6 +415,7 @@ class PracticeHub:
             profile_list=[kubespawner_profile(p) for p in self.hub.profile_list],
             default_url=self.hub.server.default_url,
             named_servers=self.hub.server.named_servers,
+            shutdown_on_logout=bool(self.hub.server.shutdown_on_logout),
             idle_timeout=self.idle_timeout,
             max_age=self.hub.server.max_age,
             activity_interval=self.activity_interval,

@@ -87,6 +87,18 @@ def running_practice_hub() -> Callable[..., AbstractContextManager[PracticeHub]]
 
 
 @pytest.fixture(scope="session")
+def walk_hub(
+    tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig
+) -> Iterator[PracticeHub]:
+    """The practice hub that the browser walk and the novice corpus share: the release
+    (nbgrader, most of a start-up) is built once. Modules that use it belong to the
+    xdist group "walkthrough", so one worker starts it once."""
+    state = tmp_path_factory.mktemp("walk-hub")
+    with _running_practice_hub(state, practice_hub, "walkthrough-password") as practice:
+        yield practice
+
+
+@pytest.fixture(scope="session")
 def launched_chromium() -> Callable[[], AbstractContextManager[Any]]:
     """Debian's Chromium through Playwright: `with launched_chromium() as chromium`."""
     return _launched_chromium

@@ -8,23 +8,15 @@ Jupyter server whose kernel the learner shuts down through its REST API.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from hublike import api, hublike_env, jupyter_server
 
 from hubtrain.course.release import stage_course
-from hubtrain.grading.environment import hub_env, profile_env
 from hubtrain.hubfile.config import HubConfig
 from hubtrain.localcloud.localenv import execute_notebook
 
@@ -38,12 +30,7 @@ PRACTICE_NOTEBOOK = "hubtrain-practice/shutdown-me.ipynb"
 
 
 def _api(url: str, method: str = "GET", body: dict | None = None) -> object:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Authorization": f"token {TOKEN}"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.loads(reply.read() or b"null")
+    return api(url, TOKEN, method, body)
 
 
 @pytest.fixture(scope="module")
@@ -52,46 +39,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     base = tmp_path_factory.mktemp("server")
     home = base / "home"
     home.mkdir()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        f"--ServerApp.root_dir={home}",
-        f"--IdentityProvider.token={TOKEN}",
-    ]
-    if os.geteuid() == 0:
-        # CI runs as root, and a Jupyter server refuses to start as root unless told.
-        command.append("--allow-root")
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "JUPYTER_CONFIG_DIR": str(base / "config"),
-        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-    }
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                _api(url + "api/status")
-                break
-            except (urllib.error.URLError, OSError):
-                assert process.poll() is None, "the Jupyter server exited at start"
-                assert time.monotonic() < deadline, "the Jupyter server did not answer in 60 s"
-                time.sleep(0.2)
+    with jupyter_server(base, home, TOKEN) as url:
         yield url, home
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _outputs(path: Path, env: dict[str, str]) -> dict[str, str]:
@@ -142,15 +91,7 @@ def live(
     assert text.count("use_api = False") == 1
     notebook.write_text(text.replace("use_api = False", "use_api = True"))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "HUBTRAIN_"))}
-    env.update(hub_env(practice_hub, USER))
-    env.update(profile_env(practice_hub.default_profile))
-    env.update(
-        HOME=str(home),
-        HUBTRAIN_PROGRESS=str(base / "progress.json"),
-        JUPYTERHUB_SERVICE_URL=url,
-        JUPYTERHUB_API_TOKEN=TOKEN,
-    )
+    env = hublike_env(practice_hub, USER, home, url, TOKEN, base / "progress.json")
     return {
         # The Python notebooks; the R ones run on the practice hub (test_r_track_live.py).
         name: _outputs(next((course / name).glob("*.ipynb")), env)

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -321,7 +322,7 @@ def test_r_runtime_reads_defaults_nulls_and_typed_sizes_as_python_does(
     assert json.loads(stdout.strip().splitlines()[-1]) == python
 
 
-def test_course_summary_lists_every_module_and_task(
+def test_course_summary_lists_every_module_and_task_in_the_learners_language(
     hc: ModuleType, off_hub: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with hc.task("who_am_i", "Your username and server name"):
@@ -334,10 +335,79 @@ def test_course_summary_lists_every_module_and_task(
     assert "  – Your user record from the hub API (self-checked)" in out
     for name in ("02-profiles", "03-nbgitpuller", "04-jupyterlab", "05-cloud-data"):
         assert f"{name}: 0 of " in out
-    # Each R assignment (`01-login-r`) once, labelled as its module in R; its tasks are its own.
-    for name in ("01-login", "02-profiles", "03-nbgitpuller", "04-jupyterlab", "05-cloud-data"):
-        assert out.count(f"{name} (R): 0 of ") == 1
-        assert f"{name}-r" not in out
+    # A learner who worked in Python only does not see every R module as undone.
+    assert " (R): " not in out
+    assert "The R versions of the modules are not listed: you have not run a check in R." in out
+    assert "Course not complete yet in Python: 1 of " in out
+    assert "Course complete" not in out
+
+
+def _record_all(folders: list[Path], progress: Path, passed: bool = True) -> None:
+    """A progress file in which every check of `folders` has run (and passed)."""
+    records: dict[str, dict] = {}
+    for folder in folders:
+        for notebook in sorted(folder.glob("*.ipynb")):
+            cells = json.loads(notebook.read_text())["cells"]
+            text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+            for task_id, title in re.findall(
+                r'(?:task|self_check|question)\(\s*"([a-z0-9_]+)",\s*"([^"]+)"', text
+            ):
+                records.setdefault(folder.name, {})[task_id] = {"title": title, "passed": passed}
+    progress.write_text(json.dumps(records))
+
+
+@pytest.mark.parametrize(
+    ("worked", "shown", "hidden"),
+    [
+        (["python"], ["Python"], ["R"]),
+        (["r"], ["R"], ["Python"]),
+        (["python", "r"], ["Python", "R"], []),
+        ([], ["Python", "R"], []),
+    ],
+)
+def test_the_course_summary_shows_the_languages_worked_in(
+    hc: ModuleType,
+    off_hub: Path,
+    capsys: pytest.CaptureFixture[str],
+    worked: list[str],
+    shown: list[str],
+    hidden: list[str],
+) -> None:
+    folders = sorted(p for p in (ROOT / "exercises").iterdir() if p.is_dir())
+    python = [f for f in folders if not f.name.endswith("-r")]
+    r = [f for f in folders if f.name.endswith("-r")]
+    chosen = (python if "python" in worked else []) + (r if "r" in worked else [])
+    _record_all(chosen, off_hub, passed=False)
+    hc.course_summary(ROOT / "exercises")
+    out = capsys.readouterr().out
+    assert ("01-login: " in out) == ("Python" in shown)
+    assert ("01-login (R): " in out) == ("R" in shown)
+    for lang in shown:
+        assert f"Course not complete yet in {lang}: 0 of " in out
+    for lang in hidden:
+        assert f"The {lang} versions of the modules are not listed" in out
+    assert "not listed" in out if hidden else "not listed" not in out
+
+
+def test_the_course_summary_says_when_the_course_is_complete(
+    hc: ModuleType, off_hub: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folders = sorted(p for p in (ROOT / "exercises").iterdir() if p.is_dir())
+    _record_all([f for f in folders if f.name.endswith("-r")], off_hub)
+    hc.course_summary(ROOT / "exercises")
+    out = capsys.readouterr().out
+    assert "✓ Course complete in R: every task of every module passed." in out
+    assert "complete yet in Python" not in out
+    table = out.split("✓ passed   ")[0]
+    assert "(R): " in table and "✗" not in table and "–" not in table
+    # One task not yet passed, and the course is not complete.
+    records = json.loads(off_hub.read_text())
+    records["05-cloud-data-r"][next(iter(records["05-cloud-data-r"]))]["passed"] = False
+    off_hub.write_text(json.dumps(records))
+    hc.course_summary(ROOT / "exercises")
+    out = capsys.readouterr().out
+    assert "Course complete" not in out
+    assert "Course not complete yet in R: " in out
 
 
 # --- hubcheck.R's digest ------------------------------------------------------

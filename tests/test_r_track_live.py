@@ -29,6 +29,7 @@ import nbformat
 import pytest
 import requests
 import websocket
+from hublike import hub_token
 
 from hubtrain.course.release import R_SUFFIX, stage_course
 from hubtrain.grading.samples import answered
@@ -68,24 +69,6 @@ def _wait(condition: object, what: str, timeout: float = 120) -> object:
         time.sleep(0.3)
 
 
-def _login(hub_url: str) -> str:
-    """Log in through the hub's form, as a browser does; return a new API token."""
-    web = requests.Session()
-    page = web.get(f"{hub_url}/hub/login", timeout=30)
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
-    assert xsrf, "the login page has no _xsrf field"
-    form = {"username": USER, "password": PASSWORD, "_xsrf": xsrf.group(1)}
-    web.post(f"{hub_url}/hub/login", data=form, timeout=30).raise_for_status()
-    reply = web.post(
-        f"{hub_url}/hub/api/users/{USER}/tokens",
-        json={"note": "r-track test"},
-        headers={"X-XSRFToken": web.cookies.get("_xsrf", path="/hub/") or xsrf.group(1)},
-        timeout=30,
-    )
-    reply.raise_for_status()
-    return reply.json()["token"]
-
-
 @pytest.fixture(scope="module")
 def server(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("r-live")
@@ -96,7 +79,7 @@ def server(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
         with PracticeHub(
             practice_hub, base / "state", root=ROOT, port=port, password=PASSWORD
         ) as hub:
-            token = _login(hub.url)
+            token = hub_token(hub.url, USER, PASSWORD, "r-track test")
             api = f"{hub.url}/hub/api/users/{USER}"
             auth = {"Authorization": f"token {token}"}
             started = requests.post(f"{api}/server", json=R_CHOICE, headers=auth, timeout=60)

@@ -2,8 +2,12 @@
 
 One hub and one browser serve the module; the steps are the ones the book
 teaches: log in, choose an environment, land in JupyterLab, pull each module
-with its nbgitpuller link, run the exercise (blank, then solved), stop the
-server from the control panel, log out.
+with its nbgitpuller link, answer its tasks, stop the server from the control
+panel, log out. The answers are the novice corpus's (`tests/files/novice/`):
+for each task the first wrong answer is typed into the answer cell, and its
+check must say what is wrong in one sentence with a hint; then the right answer,
+and the check must pass. The R modules run on a server of the R image, the
+Python modules on the default profile's.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import nbformat
 import pytest
+from novice import Novice, failure_problems, load_corpus, pass_problems, walked_corpus
 
 from hubtrain.course.links import exercise_link
 from hubtrain.course.pages import profile_rows
 from hubtrain.course.release import R_SUFFIX, assignments
-from hubtrain.hubfile.config import HubConfig
+from hubtrain.grading.samples import answered
 from hubtrain.practice import PracticeHub, browser
 
 # One worker runs the whole module, so the hub and the browser start once.
@@ -34,12 +39,10 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
-PASSWORD = "walkthrough-password"
 LEARNER = "ada"
 VISITOR = "grace"  # the screen-claims walk's learner, whose default server never starts
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 ACTIVE = browser.ACTIVE
-STDERR = "application/vnd.jupyter.stderr"
 
 
 def _bytes(spec: str | int) -> int:
@@ -50,13 +53,9 @@ def _bytes(spec: str | int) -> int:
 
 
 @pytest.fixture(scope="module")
-def hub(
-    tmp_path_factory: pytest.TempPathFactory, practice_hub: HubConfig, running_practice_hub
-) -> Iterator[PracticeHub]:
-    with running_practice_hub(
-        tmp_path_factory.mktemp("practice-hub"), practice_hub, PASSWORD
-    ) as practice:
-        yield practice
+def hub(walk_hub: PracticeHub) -> PracticeHub:
+    """The practice hub this module shares with the novice corpus's runner."""
+    return walk_hub
 
 
 @pytest.fixture(scope="module")
@@ -74,42 +73,134 @@ def page(chromium: Any) -> Iterator[Any]:
     context.close()
 
 
-def _outputs(page: Any, mime: str = "") -> list[str]:
-    """The text of the open notebook's outputs (of one MIME type, if given).
-
-    Errors are shown as `application/vnd.jupyter.stderr`. `textContent`, not
-    `innerText`: JupyterLab skips drawing cells that are off screen.
-    """
-    selector = f"{ACTIVE} .jp-OutputArea-output"
-    if mime:
-        selector += f"[data-mime-type='{mime}']"
-    return page.eval_on_selector_all(selector, "nodes => nodes.map(n => n.textContent)")
-
-
-def _graded_cells(notebook: Path) -> int:
-    cells = nbformat.read(notebook, as_version=4).cells
-    return sum(bool(c.metadata.get("nbgrader", {}).get("grade")) for c in cells)
-
-
-def _solved(release_nb: Path, source_nb: Path, target: Path) -> None:
-    """The release notebook with each answer cell replaced by the source's solution,
-    as a learner who solved every exercise would have it."""
-    solutions = {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
-        for cell in nbformat.read(source_nb, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-    notebook = nbformat.read(release_nb, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solutions:
-            cell.source = solutions[grade_id]
-    nbformat.write(notebook, target)
-
-
 def _run_notebook(page: Any, url: str) -> None:
     browser.open_notebook(page, url)
     browser.run_each_cell(page)
+
+
+def _walked(suffix: str) -> list[tuple[str, Novice | None]]:
+    """The assignments of one language ("-r" or ""), each with its corpus (None: none yet)."""
+    names = [n for n in assignments(EXERCISES) if n.endswith(R_SUFFIX) == bool(suffix)]
+    return [(n, load_corpus(p) if (p := walked_corpus(n)) else None) for n in names]
+
+
+def _solutions(pulled: nbformat.NotebookNode, source: Path) -> dict[str, str]:
+    """The source's answers by grade_id, as a learner who solved the module types them:
+    what the walk types where a module has no corpus yet (its owner's corpus replaces
+    them at the merge)."""
+    solved = answered(pulled, nbformat.read(source, as_version=4), "correct")
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in solved.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def _cell_text(page: Any) -> str:
+    """What the marked cell shows under it; a widget's buttons left out, nested outputs once."""
+    return page.eval_on_selector(
+        "[data-hubtrain-ran]",
+        """cell => Array.from(cell.querySelectorAll('.jp-OutputArea-output'))
+            .filter(n => !n.parentElement.closest('.jp-OutputArea-output'))
+            .map(n => { const c = n.cloneNode(true);
+                        c.querySelectorAll('button').forEach(b => b.remove());
+                        return c.textContent; })
+            .join('\\n')""",
+    )
+
+
+def _run_active(page: Any) -> str:
+    """Shift+Enter on the active cell, as a learner does; wait until it has run (a new
+    execution count), and return what it shows."""
+    cell = f"{ACTIVE} .jp-Notebook .jp-Cell.jp-mod-active"
+    before = page.evaluate(
+        """(selector) => {
+            document.querySelectorAll('[data-hubtrain-ran]').forEach(
+                c => c.removeAttribute('data-hubtrain-ran'));
+            const cell = document.querySelector(selector);
+            cell.setAttribute('data-hubtrain-ran', '');
+            const prompt = cell.querySelector('.jp-InputPrompt');
+            return prompt ? prompt.textContent : '';
+        }""",
+        cell,
+    )
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function(
+        """(before) => {
+            const cell = document.querySelector('[data-hubtrain-ran]');
+            if (!cell || !cell.classList.contains('jp-CodeCell')) return true;
+            const prompt = cell.querySelector('.jp-InputPrompt').textContent;
+            return /\\[\\d+\\]/.test(prompt) && prompt !== before;
+        }""",
+        arg=before,
+        timeout=browser.LAB_TIMEOUT,
+    )
+    return _cell_text(page)
+
+
+def _type(page: Any, code: str) -> None:
+    """Replace the active cell's text with `code`: Enter to edit, select all, type."""
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(code.rstrip("\n"))
+    page.keyboard.press("Escape")
+
+
+def _walk_notebook(page: Any, hub: PracticeHub, relative: str, novice: Novice | None) -> list[str]:
+    """Pull one module's notebook with its link, answer its tasks in the notebook's own
+    order (the corpus's first wrong answer, then its right one), and run to the end.
+    Returns what a learner would have found wrong, so one walk reports every module."""
+    browser.open_link(page, exercise_link(hub.hub, relative))
+    assert page.url.endswith(f"lab/tree/{hub.hub.content.directory}/{relative}")
+    pulled = hub.state / "homes" / LEARNER / hub.hub.content.directory / relative
+    notebook = nbformat.read(pulled, as_version=4)
+    cells = notebook.cells
+    answers = _solutions(notebook, EXERCISES / relative)
+    names = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in cells]
+    tasks = {t.cell: t for t in novice.tasks} if novice else {}
+    forbidden = (str(hub.state), "/tmp/", str(ROOT))
+    page.locator(f"{ACTIVE} .jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    index, said, found = 0, "", []
+    while index < len(cells):
+        task = tasks.get(names[index])
+        if task is None:
+            if names[index] in answers:
+                _type(page, answers[names[index]])
+            said = _run_active(page)
+            index += 1
+            continue
+        check = names.index(task.check)
+        wrong = task.wrong[0]
+        for code in (wrong.code, task.right):
+            _type(page, code)
+            for _ in range(index, check + 1):
+                said = _run_active(page)
+            if code == wrong.code:
+                problems = failure_problems(said, wrong.says, forbidden)
+                if problems:
+                    found.append(f"{relative} {task.cell} ({wrong.why}): {problems}\n{said}")
+                for _ in range(check + 1 - index):
+                    page.keyboard.press("k")  # back up to the answer cell
+            else:
+                problems = pass_problems(said)
+                if problems:
+                    found.append(f"{relative} {task.cell}, right answer: {problems}\n{said}")
+        index = check + 1
+    # The module's summary, the notebook's last cell: every graded task passed.
+    graded = [line for line in said.splitlines() if line.rstrip().endswith("(graded)")]
+    if not graded or not all(line.strip().startswith("✓") for line in graded):
+        found.append(f"{relative}: the summary does not show every graded task passed:\n{said}")
+    return found
+
+
+def _walk(page: Any, hub: PracticeHub, suffix: str) -> list[str]:
+    """Walk every module of one language on the server that is running."""
+    found = []
+    for name, novice in _walked(suffix):
+        for source in sorted((EXERCISES / name).glob("*.ipynb")):
+            found += _walk_notebook(page, hub, f"{name}/{source.name}", novice)
+    return found
 
 
 def test_login_page_and_options_page(hub: PracticeHub, page: Any) -> None:
@@ -120,7 +211,7 @@ def test_login_page_and_options_page(hub: PracticeHub, page: Any) -> None:
     browser.log_in(page, hub.url, LEARNER, "not-the-password")
     assert "Invalid username or password" in page.inner_text("body")
 
-    browser.log_in(page, hub.url, LEARNER, PASSWORD)
+    browser.log_in(page, hub.url, LEARNER, hub.password)
     assert "/hub/spawn" in page.url
     text = page.inner_text("#kubespawner-profiles-list")
     for profile in hub.hub.profile_list:
@@ -146,8 +237,9 @@ def test_login_page_and_options_page(hub: PracticeHub, page: Any) -> None:
 
 
 def test_learner_walks_the_course(hub: PracticeHub, page: Any) -> None:
-    """Choose a non-default profile and option, pull and run every module, stop, log out."""
-    browser.log_in(page, hub.url, LEARNER, PASSWORD)
+    """Choose a non-default profile and option (the R image), answer every module's tasks
+    in R, then in Python on the default profile, wrong first and then right; stop, log out."""
+    browser.log_in(page, hub.url, LEARNER, hub.password)
     if "/hub/spawn" not in page.url:
         page.goto(f"{hub.url}/hub/spawn")
     medium = next(p for p in hub.hub.profile_list if p.profile_options and not p.default)
@@ -189,36 +281,17 @@ def test_learner_walks_the_course(hub: PracticeHub, page: Any) -> None:
     assert seen[hub.hub.storage.persistent_env] == f"s3://hubtrain-persistent/{LEARNER}"
     assert seen["AWS_ENDPOINT_URL"] == hub.s3.endpoint_url  # type: ignore[union-attr]
 
-    clone = home / hub.hub.content.directory
-    # The Python assignments; the R ones (`<module>-r`) run on the practice hub in
-    # test_r_track_live.py.
-    for name in (n for n in assignments(EXERCISES) if not n.endswith(R_SUFFIX)):
-        for source in sorted((EXERCISES / name).glob("*.ipynb")):
-            relative = f"{name}/{source.name}"
-            # The blank release: the checks fail, in sentences.
-            browser.open_link(page, exercise_link(hub.hub, relative))
-            assert page.url.endswith(f"lab/tree/{hub.hub.content.directory}/{relative}")
-            assert (clone / relative).is_file()
-            browser.run_each_cell(page)
-            failures = _outputs(page, STDERR)
-            sentences = [t for t in _outputs(page) if t.lstrip().startswith("✗")]
-            assert sentences, f"{relative}: the blank checks should fail in sentences: {failures}"
-            # The only tracebacks are nbgrader's blank answer cells
-            # (`raise NotImplementedError()`); a check never shows one.
-            others = [text for text in failures if text not in sentences]
-            assert all("NotImplementedError" in text for text in others), others
+    # The R modules on this server of the R image.
+    found = _walk(page, hub, R_SUFFIX)
 
-            # The same notebook with the answers filled in: every check passes.
-            solved = clone / name / f"{source.stem}-solved.ipynb"
-            _solved(clone / relative, source, solved)
-            _run_notebook(
-                page,
-                f"{hub.url}/user/{LEARNER}/lab/tree/{hub.hub.content.directory}/{name}/"
-                f"{solved.name}",
-            )
-            assert _outputs(page, STDERR) == [], f"{relative}: {_outputs(page, STDERR)}"
-            passed = [text for text in _outputs(page) if text.startswith("✓")]
-            assert len(passed) >= _graded_cells(source), _outputs(page)
+    # The Python modules on a server of the default profile.
+    browser.stop_server(page, hub.url)
+    page.goto(f"{hub.url}/hub/spawn")
+    browser.choose_profile(page, hub.hub.default_profile.key)
+    page.click("#spawn_form [type=submit]")
+    browser.wait_for_lab(page)
+    found += _walk(page, hub, "")
+    assert not found, "\n\n".join(found)
 
     browser.stop_server(page, hub.url)
     page.reload()  # what the hub itself now says about the server
@@ -253,7 +326,7 @@ def test_what_the_book_says_is_on_screen(hub: PracticeHub, page: Any) -> None:
     """The book's claims about what a page shows, what a button is called and where a
     learner lands, seen at the pinned versions; book/reference/writing-content.md lists
     which section each assertion backs. One spawn: the named server's."""
-    browser.log_in(page, hub.url, VISITOR, PASSWORD)
+    browser.log_in(page, hub.url, VISITOR, hub.password)
     path = "01-login/login.ipynb"
     visited: list[str] = []
     page.on("framenavigated", lambda frame: visited.append(frame.url))

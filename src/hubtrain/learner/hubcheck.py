@@ -412,18 +412,54 @@ def summary() -> None:
     print("✓ passed   ✗ not yet passed   – not tried yet")
 
 
+def _language(folder: str) -> str:
+    """The language a module folder's exercises are in: an R assignment ends in `-r`."""
+    return "R" if folder.endswith("-r") else "Python"
+
+
 def course_summary(root: str | Path = ".") -> None:
-    """Print progress for every module of the course found under `root`."""
+    """Print progress for every module of the course found under `root`, in the learner's
+    own language: the one they have run checks in (both if both; both before any check).
+    A learner who works in Python only is not shown every R module as undone. Ends with
+    whether the course is complete in each language shown."""
     root = Path(root).resolve()
     progress = _read_progress()
-    blocks = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))):
-        tasks = _tasks_in(folder)
-        if tasks:
-            blocks.append(
-                "\n".join(_table(_label(folder.name), tasks, progress.get(folder.name, {})))
-            )
-    print("\n\n".join(blocks) or f"No exercise folders found in {root}.")
+    modules = [
+        (folder.name, tasks)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+        if (tasks := _tasks_in(folder))
+    ]
+    if not modules:
+        print(f"No exercise folders found in {root}.")
+        return
+    languages = sorted({_language(name) for name, _ in modules}, key=lambda x: x != "Python")
+    worked = [
+        lang
+        for lang in languages
+        if any(progress.get(name) for name, _ in modules if _language(name) == lang)
+    ]
+    shown = worked or languages
+    blocks, done, total = [], dict.fromkeys(shown, 0), dict.fromkeys(shown, 0)
+    for name, tasks in modules:
+        lang = _language(name)
+        if lang not in shown:
+            continue
+        results = progress.get(name) or {}
+        blocks.append("\n".join(_table(_label(name), tasks, results)))
+        total[lang] += len(tasks)
+        done[lang] += sum(1 for _, t, _ in tasks if (results.get(t) or {}).get("passed"))
+    print("\n\n".join(blocks))
+    print()
+    for lang in shown:
+        if done[lang] == total[lang]:
+            print(f"✓ Course complete in {lang}: every task of every module passed.")
+        else:
+            print(f"Course not complete yet in {lang}: {done[lang]} of {total[lang]} tasks done.")
+    for lang in (x for x in languages if x not in shown):
+        print(
+            f"The {lang} versions of the modules are not listed: you have not run a check in"
+            f" {lang}. They appear here once you do."
+        )
     print(f"\n✓ passed   ✗ not yet passed   – not tried yet   (saved in {_progress_path()})")
 
 

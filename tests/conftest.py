@@ -1,7 +1,8 @@
 """Shared fixtures: the repository, hub files, and a book built once per hub file.
 
-Tests that use `built_book` should be marked `@pytest.mark.xdist_group("book")` so
-that one worker builds each hub's book once, instead of every worker building it.
+A test that uses `built_book(name)` is marked `@pytest.mark.xdist_group(f"book-{name}")`,
+so that one worker builds each hub's book once, instead of every worker building it, and
+the books of different hub files build on both workers at once.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from hubtrain.course.links import nbgitpuller_link
 from hubtrain.course.pageweight import BUDGET, first_visit, missing, module_pages, serve, total
 from hubtrain.practice.browser import launch
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book-practice")]
 
 LINK_MAKER = "book/reference/link-maker.html"
 CHAPTER = "book/01-log-in-and-out.html"

@@ -27,7 +27,7 @@ def test_exercise_source_passes(notebook: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
+@pytest.mark.xdist_group("book-practice")
 def test_released_notebooks_pass(built_book: Callable[[str], BuildResult]) -> None:
     release = built_book("practice").release
     notebooks = sorted(release.rglob("*.ipynb"))

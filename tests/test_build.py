@@ -15,7 +15,9 @@ from hubtrain.course.build import BuildError, BuildResult, build_book
 from hubtrain.course.release import find_leaks
 from hubtrain.hubfile.config import HubConfig
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+pytestmark = pytest.mark.slow
+# The tests that read the practice book share the worker that builds it once.
+PRACTICE_BOOK = pytest.mark.xdist_group("book-practice")
 
 MODULES = [
     "01-log-in-and-out",
@@ -26,6 +28,7 @@ MODULES = [
 ]
 
 
+@PRACTICE_BOOK
 def test_front_page_lists_the_five_modules(built_book: Callable[[str], BuildResult]) -> None:
     html = (built_book("practice").html / "index.html").read_text()
     # The root redirects to the first page; that page's navigation lists the modules.
@@ -35,6 +38,7 @@ def test_front_page_lists_the_five_modules(built_book: Callable[[str], BuildResu
         assert f"{module}.html" in nav
 
 
+@PRACTICE_BOOK
 def test_exercise_links_open_the_practice_hub(
     built_book: Callable[[str], BuildResult], practice_hub: HubConfig
 ) -> None:
@@ -57,6 +61,7 @@ def test_exercise_links_open_the_practice_hub(
             assert (built_book("practice").release / release_path).is_file()
 
 
+@PRACTICE_BOOK
 def test_built_html_contains_no_solution(
     built_book: Callable[[str], BuildResult], root: Path
 ) -> None:

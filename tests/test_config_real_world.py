@@ -171,7 +171,6 @@ def test_sizes_kubespawner_would_refuse_are_refused(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 @pytest.mark.parametrize("hub_file", REAL_WORLD, ids=lambda p: p.stem)
 def test_book_builds_from_the_toc_whatever_else_lies_in_the_tree(
     tmp_path: Path, hub_file: Path

@@ -16,7 +16,7 @@ from hubtrain.course.links import exercise_link, nbgitpuller_link
 from hubtrain.hubfile.config import HubConfig
 from hubtrain.practice.browser import launch
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("book-practice")]
 
 CHAPTERS = [
     "book/01-log-in-and-out.html",

@@ -172,7 +172,12 @@ class _Book:
         return self.pages[f"book/{name}.html"]
 
 
-@pytest.fixture(scope="module", params=HUB_NAMES)
+# Each hub's book is built once, by the worker that runs every test reading it.
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(n, marks=pytest.mark.xdist_group(f"book-{n}")) for n in HUB_NAMES],
+    ids=HUB_NAMES,
+)
 def book(request: pytest.FixtureRequest, built_book: Callable[[str], BuildResult]) -> _Book:
     name = request.param
     result = built_book(name)
@@ -186,7 +191,6 @@ def book(request: pytest.FixtureRequest, built_book: Callable[[str], BuildResult
 
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_module_page_keeps_the_lesson_frame(book: _Book, module: str) -> None:
     page = book.page(module)
     objectives = page.sections.get("learning-objectives")
@@ -212,7 +216,6 @@ def test_module_page_keeps_the_lesson_frame(book: _Book, module: str) -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_module_has_an_instructor_guide(book: _Book, module: str) -> None:
     guide = book.pages.get(f"book/instructors/{module}.html")
     assert guide is not None, f"no instructor page for {module} in the built book"
@@ -225,7 +228,6 @@ def test_module_has_an_instructor_guide(book: _Book, module: str) -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_module_opens_its_exercise_on_this_hub(book: _Book, module: str) -> None:
     hub, page = book.hub, book.page(module)
     expected = list(MODULES[module])
@@ -246,13 +248,11 @@ def test_module_opens_its_exercise_on_this_hub(book: _Book, module: str) -> None
 
 @pytest.mark.parametrize("module", MODULES)
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_module_page_names_this_hub_in_its_text(book: _Book, module: str) -> None:
     assert book.hub.name in book.page(module).text
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_cloud_data_page_shows_this_hubs_storage(book: _Book) -> None:
     storage, text = book.hub.storage, book.page("05-files-and-data-in-the-cloud").text
     facts = substitutions(book.hub)
@@ -268,7 +268,6 @@ def test_cloud_data_page_shows_this_hubs_storage(book: _Book) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_profile_tables_show_this_hubs_profiles(book: _Book) -> None:
     rows = profile_rows(book.hub)
     keys = [
@@ -318,7 +317,6 @@ FORM_WORDING = re.compile(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_the_options_page_is_taught_only_where_the_learner_sees_it(book: _Book) -> None:
     """KubeSpawner shows its options page for a non-empty profile list only: a hub
     without one must never send its learners, or its instructors, looking for it, on
@@ -345,7 +343,6 @@ def test_the_options_page_is_taught_only_where_the_learner_sees_it(book: _Book) 
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_every_image_has_alt_text(book: _Book) -> None:
     missing = [
         f"{name}: {image.get('src')}"
@@ -357,7 +354,6 @@ def test_every_image_has_alt_text(book: _Book) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_no_page_holds_placeholder_text(book: _Book) -> None:
     found = [
         f"{name}: ...{page.text[max(0, m.start() - 40) : m.end() + 40]}..."
@@ -369,7 +365,6 @@ def test_no_page_holds_placeholder_text(book: _Book) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_lazy_read_page_shows_real_executed_output(book: _Book) -> None:
     """The lazy-read example ran during the build and read a small part of the data."""
     text = book.page("05-files-and-data-in-the-cloud/lazy-reads").text
@@ -434,7 +429,6 @@ def test_module_chapters_use_hub_facts_not_literal_hub_names() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 def test_every_substitution_was_filled_in(book: _Book) -> None:
     """A `{{ name }}` left in a page means a typo or a substitution used where MyST
     cannot fill it (inside code or a link); the learner would see the braces."""

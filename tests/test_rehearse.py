@@ -61,6 +61,10 @@ def _env(token: str, tmp: Path) -> dict[str, str]:
 # Seconds each simulated learner may take (the command's default is 600, as long
 # as pytest gives a whole test): a stuck learner fails with its reason instead.
 LEARNER_TIMEOUT = ["--timeout", "240"]
+# Seconds a worker of the killed-master test waits for its silent master (Locust: 60).
+# Its master sends a heartbeat each second, so a live one is never this late.
+MASTER_SILENT = 10
+MASTER_TIMEOUT_ENV = "HUBTRAIN_REHEARSE_MASTER_TIMEOUT"
 
 
 def rehearse(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -353,10 +357,12 @@ def test_a_worker_that_dies_mid_walk_fails_its_learner_not_the_rehearsal(
 
 def test_a_workers_master_killed_outright_leaves_no_worker_behind(hub: Hub, tmp_path: Path) -> None:
     """kill -9 of the rehearsal: its worker stops once the master has been silent for
-    Locust's minute (it used to wait for it for ever), and --clean-up removes the user."""
+    Locust's minute (it used to wait for it for ever), and --clean-up removes the user.
+    The minute is shortened to MASTER_SILENT seconds here, through the variable the
+    worker reads, so the test waits for the worker's own decision, not for a clock."""
     args = ["--hub", str(hub.file), "--users", "1", "--workers", "1", "--out", str(tmp_path)]
     args += ["--master-port", str(free_port()), *LEARNER_TIMEOUT]
-    env = _env(hub.token, tmp_path)
+    env = {**_env(hub.token, tmp_path), MASTER_TIMEOUT_ENV: str(MASTER_SILENT)}
     process = start_rehearsal(args, env)
     try:
         wait_while_running(
@@ -376,3 +382,14 @@ def test_a_workers_master_killed_outright_leaves_no_worker_behind(hub: Hub, tmp_
     result = rehearse(["--hub", str(hub.file), "--clean-up"], env)
     assert result.returncode == 0, result.stderr
     assert hub.rehearsal_users() == []
+
+
+@pytest.mark.parametrize("value", ["0", "a minute"])
+def test_a_bad_master_timeout_is_one_line_naming_the_variable(value: str, tmp_path: Path) -> None:
+    """A worker told to wait a nonsense time for its master says so, before connecting."""
+    env = {**_env("any-token", tmp_path), MASTER_TIMEOUT_ENV: value}
+    hub_file = str(ROOT / "hubs" / "practice.yml")
+    result = rehearse(["--hub", hub_file, "--worker", f"127.0.0.1:{free_port()}"], env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and f"{MASTER_TIMEOUT_ENV}={value!r}" in line, line

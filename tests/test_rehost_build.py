@@ -28,7 +28,7 @@ from hubtrain.hubfile.load import load_hub
 from hubtrain.localcloud.buckets import LocalS3, s3_env
 from hubtrain.localcloud.gcsbuckets import LocalGCS
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_NAMES = ["practice", "example-managed", "example-gcs"]
@@ -88,7 +88,12 @@ def _pages(html: Path) -> dict[str, _Page]:
     return parsed
 
 
-@pytest.fixture(scope="module", params=HUB_NAMES)
+# Each hub's book is built once, by the worker that runs every test reading it.
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(n, marks=pytest.mark.xdist_group(f"book-{n}")) for n in HUB_NAMES],
+    ids=HUB_NAMES,
+)
 def hub_book(
     request: pytest.FixtureRequest, built_book: Callable[[str], BuildResult]
 ) -> tuple[HubConfig, BuildResult, dict[str, _Page]]:
@@ -188,6 +193,7 @@ def test_no_solution_text_in_the_html(hub_book) -> None:
     assert find_leaks(ROOT / "exercises", result.html) == []
 
 
+@pytest.mark.xdist_group("book-example-managed")
 def test_the_books_s3_code_runs_against_a_real_s3_server(
     built_book: Callable[[str], BuildResult], tmp_path: Path
 ) -> None:
@@ -218,6 +224,7 @@ def test_the_books_s3_code_runs_against_a_real_s3_server(
         assert s3.client().list_objects_v2(Bucket="scratch").get("KeyCount") == 0
 
 
+@pytest.mark.xdist_group("book-example-gcs")
 def test_the_books_gcs_code_runs_against_a_local_gcs_server(
     built_book: Callable[[str], BuildResult], tmp_path: Path
 ) -> None:

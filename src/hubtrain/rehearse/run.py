@@ -40,10 +40,27 @@ __all__ = ["ASK_ABOVE", "main"]
 
 # "More than a few" users: above this a rehearsal asks first (or needs --yes).
 ASK_ABOVE = 5
+# Seconds a worker waits for a silent master before leaving: Locust's own minute,
+# unless this variable says otherwise (the test of a killed master shortens it).
+MASTER_TIMEOUT_ENV = "HUBTRAIN_REHEARSE_MASTER_TIMEOUT"
 
 
 class UsageError(Exception):
     """One line for the user; exit status 2."""
+
+
+def master_timeout() -> float:
+    """Locust's MASTER_HEARTBEAT_TIMEOUT, or the positive number in MASTER_TIMEOUT_ENV."""
+    value = os.environ.get(MASTER_TIMEOUT_ENV, "").strip()
+    if not value:
+        return float(MASTER_HEARTBEAT_TIMEOUT)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise UsageError(f"{MASTER_TIMEOUT_ENV}={value!r}: expected a number of seconds above 0")
+    return seconds
 
 
 def arrivals(plan: Plan) -> list[float]:
@@ -243,6 +260,7 @@ def work_for_master(args: argparse.Namespace, interrupted: Event) -> int:
         raise UsageError(f"set {TOKEN_ENV} on this worker too")
     api = HubAPI(hub.url, token)
     host, _, port = args.worker.partition(":")
+    silent_for = master_timeout()
     env = Environment(user_classes=[Learner])
     try:
         runner = env.create_worker_runner(host, int(port or args.master_port))
@@ -274,7 +292,7 @@ def work_for_master(args: argparse.Namespace, interrupted: Event) -> int:
     while len(runner.greenlet) and not interrupted.is_set():
         gevent.sleep(0.5)
         heard = runner.last_heartbeat_timestamp
-        if heard and time.time() - heard > MASTER_HEARTBEAT_TIMEOUT:
+        if heard and time.time() - heard > silent_for:
             # The master is gone (killed, or its computer asleep). Locust's own
             # quit would wait for it for ever, so leave without it: the next
             # rehearsal, or --clean-up, removes the users it made.

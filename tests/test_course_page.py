@@ -5,7 +5,6 @@ a real bare repository made with git."""
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from hubtrain.a11y.axe import run_axe
 from hubtrain.course.links import nbgitpuller_link
+from hubtrain.course.pageweight import serving
 from hubtrain.practice.course import make_handler
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -43,13 +43,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = base / "course"
     root.mkdir()
     _git("clone", "-q", "--bare", str(work), str(root / "hubtrain-course"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(root, PREFIX))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), make_handler(root, PREFIX))) as url:
+        yield url
 
 
 def test_the_repository_address_is_a_page_a_browser_shows(

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from hubtrain.course.build import BuildResult
 from hubtrain.course.links import exercise_link, nbgitpuller_link
+from hubtrain.course.pageweight import serve
 from hubtrain.hubfile.config import HubConfig
 from hubtrain.practice.browser import launch
 
@@ -63,11 +61,6 @@ LINK_CASES = [
 ]
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def practice_book(built_book: Callable[[str], BuildResult]) -> BuildResult:
     return built_book("practice")
@@ -76,14 +69,8 @@ def practice_book(built_book: Callable[[str], BuildResult]) -> BuildResult:
 @pytest.fixture(scope="module")
 def site(practice_book: BuildResult) -> Iterator[str]:
     """The built HTML served on localhost, as a static host would serve it."""
-    handler = partial(_QuietHandler, directory=str(practice_book.html))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve(practice_book.html) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,14 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve(directory: Path) -> Iterator[str]:
     """Serve `directory` on a free localhost port; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(directory)))
+    handler = partial(_QuietHandler, directory=str(directory))
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield url
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """Run `server` (bound to 127.0.0.1) in a thread; yields its base URL, and stops it after."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

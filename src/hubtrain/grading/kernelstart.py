@@ -21,8 +21,9 @@ import copy
 from typing import Any
 
 import zmq
-from jupyter_client.asynchronous import AsyncKernelClient
 from traitlets.config import Config
+
+from hubtrain.localcloud.kernelclient import WakefulKernelClient
 
 __all__ = ["QuickStartClient", "quick_kernel_config"]
 
@@ -30,8 +31,11 @@ __all__ = ["QuickStartClient", "quick_kernel_config"]
 RECONNECT_MS = 10
 
 
-class QuickStartClient(AsyncKernelClient):
+class QuickStartClient(WakefulKernelClient):
     """A kernel client whose `wait_for_ready` returns once the kernel has proven ready.
+
+    Its channels are `WakefulChannel`s: a reply whose wake-up zmq misses is read
+    within half a second, not when the cell's time limit runs out.
 
     jupyter_client's handshake is kept as is (kernel_info reply on shell, then a
     message on IOPub, retried until both come); only its last step, reading IOPub

@@ -59,10 +59,15 @@ def execute_notebook(
     from nbclient import NotebookClient
     from traitlets.config import Config
 
+    from hubtrain.localcloud.kernelclient import WakefulKernelClient
+
     sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernel-"))
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(sockets / "kernel")
+    config.AsyncKernelManager.client_factory = (
+        f"{WakefulKernelClient.__module__}.WakefulKernelClient"
+    )
     client = NotebookClient(
         notebook,
         timeout=timeout,

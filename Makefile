@@ -73,7 +73,7 @@ test-deps: $(BIN)/.installed node_modules/.installed /usr/bin/chromium /usr/bin/
 
 ## Install everything the tests need, then run the whole suite.
 test: test-deps
-	PATH="$(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/pytest -n $(WORKERS) --dist loadgroup
+	PATH="$(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/pytest -n $(WORKERS) --dist loadgroup --durations=15
 
 ## Run the local practice hub (Ctrl-C stops it and everything it started).
 hub: $(BIN)/.installed node_modules/.installed

@@ -48,7 +48,6 @@ __all__ = [
     "notebook_names",
     "pass_problems",
     "unknown_names",
-    "walked_corpus",
 ]
 
 
@@ -86,14 +85,6 @@ class Novice:
 def corpus_files(folder: Path = CORPUS) -> list[Path]:
     """The assignments' corpus files in `folder` (not known.yml)."""
     return sorted(p for p in folder.glob("*.yml") if p.name != KNOWN.name)
-
-
-def walked_corpus(assignment: str) -> Path | None:
-    """The corpus a walk uses for `assignment`: the module's own, else the self-test's."""
-    for folder in (CORPUS, SELFTEST):
-        if (folder / f"{assignment}.yml").is_file():
-            return folder / f"{assignment}.yml"
-    return None
 
 
 def _fail(path: Path, key: str, problem: str) -> CorpusError:

@@ -21,12 +21,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import nbformat
 import pytest
-from novice import Novice, failure_problems, load_corpus, pass_problems, walked_corpus
+from novice import CORPUS, Novice, failure_problems, load_corpus, pass_problems
 
 from hubtrain.course.links import exercise_link
 from hubtrain.course.pages import profile_rows
 from hubtrain.course.release import R_SUFFIX, assignments
-from hubtrain.grading.samples import answered
 from hubtrain.practice import PracticeHub, browser
 
 # One worker runs the whole module, so the hub and the browser start once.
@@ -78,22 +77,11 @@ def _run_notebook(page: Any, url: str) -> None:
     browser.run_each_cell(page)
 
 
-def _walked(suffix: str) -> list[tuple[str, Novice | None]]:
-    """The assignments of one language ("-r" or ""), each with its corpus (None: none yet)."""
+def _walked(suffix: str) -> list[tuple[str, Novice]]:
+    """The assignments of one language ("-r" or ""), each with its corpus (every
+    assignment has one: test_every_assignment_has_a_corpus_file)."""
     names = [n for n in assignments(EXERCISES) if n.endswith(R_SUFFIX) == bool(suffix)]
-    return [(n, load_corpus(p) if (p := walked_corpus(n)) else None) for n in names]
-
-
-def _solutions(pulled: nbformat.NotebookNode, source: Path) -> dict[str, str]:
-    """The source's answers by grade_id, as a learner who solved the module types them:
-    what the walk types where a module has no corpus yet (its owner's corpus replaces
-    them at the merge)."""
-    solved = answered(pulled, nbformat.read(source, as_version=4), "correct")
-    return {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
-        for cell in solved.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
+    return [(n, load_corpus(CORPUS / f"{n}.yml")) for n in names]
 
 
 def _cell_text(page: Any) -> str:
@@ -146,7 +134,7 @@ def _type(page: Any, code: str) -> None:
     page.keyboard.press("Escape")
 
 
-def _walk_notebook(page: Any, hub: PracticeHub, relative: str, novice: Novice | None) -> list[str]:
+def _walk_notebook(page: Any, hub: PracticeHub, relative: str, novice: Novice) -> list[str]:
     """Pull one module's notebook with its link, answer its tasks in the notebook's own
     order (the corpus's first wrong answer, then its right one), and run to the end.
     Returns what a learner would have found wrong, so one walk reports every module."""
@@ -155,9 +143,8 @@ def _walk_notebook(page: Any, hub: PracticeHub, relative: str, novice: Novice | 
     pulled = hub.state / "homes" / LEARNER / hub.hub.content.directory / relative
     notebook = nbformat.read(pulled, as_version=4)
     cells = notebook.cells
-    answers = _solutions(notebook, EXERCISES / relative)
     names = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in cells]
-    tasks = {t.cell: t for t in novice.tasks} if novice else {}
+    tasks = {t.cell: t for t in novice.tasks}
     forbidden = (str(hub.state), "/tmp/", str(ROOT))
     page.locator(f"{ACTIVE} .jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
@@ -165,8 +152,6 @@ def _walk_notebook(page: Any, hub: PracticeHub, relative: str, novice: Novice | 
     while index < len(cells):
         task = tasks.get(names[index])
         if task is None:
-            if names[index] in answers:
-                _type(page, answers[names[index]])
             said = _run_active(page)
             index += 1
             continue

@@ -4,8 +4,8 @@ Hostile learners print the environment, read every notebook they can reach,
 wipe and reset the bucket server, ignore SIGINT, get stuck in C code, and
 re-submit an edited notebook of the same size. The grader's shell holds secrets
 (a GitHub token, a password, a database URL). Honest learners must score exactly
-as stock `nbgrader autograde` scores them, in parallel and in one Dask worker
-process; no secret and no hidden test may appear in anything written.
+as stock `nbgrader autograde` scores them, in parallel, and (one of each kind) in
+one Dask worker process; no secret and no hidden test may appear in anything written.
 """
 
 from __future__ import annotations
@@ -455,8 +455,12 @@ def _all_text(root: Path) -> str:
     )
 
 
-# The hostile rows also graded on a Dask worker process (besides honest and faking ones).
+# What the Dask batch grades: the verdict fakers, these hostile learners, and one honest
+# learner of each kind stock nbgrader must agree with: every assignment answered (Python,
+# the buckets and R), partly answered, and right only where nbgrader autogrades. The
+# other honest rows repeat those kinds; grading them again on Dask tests nothing new.
 ON_DASK = {"a-wipebuckets", "x-printenv", "x-procwalk", "x-nosigint", "x-stuckinc"}
+HONEST_ON_DASK = {"h-correct", "h-partial", "h-branches"}
 
 
 def _runaways_left(grace: float = 10) -> list[str]:
@@ -547,11 +551,11 @@ def room(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> I
             progress_stream=sys.stderr,
         )
         room.local_runaways = _runaways_left()
-        # Honest learners, the bucket wiper, the secret seekers, the verdict fakers and
-        # the runaways one at a time, in a Dask worker process.
+        # Honest learners of each kind, the bucket wiper, the secret seekers, the verdict
+        # fakers and the runaways one at a time, in a Dask worker process.
         dask_in = root / "dask-in" / "submitted"
         for (student, assignment), nb in {**room.honest, **room.hostile}.items():
-            if student.startswith(("h-", "f-")) or student in ON_DASK:
+            if student.startswith("f-") or student in ON_DASK | HONEST_ON_DASK:
                 target = dask_in / student / assignment / f"{_name(assignment)}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target)
@@ -580,7 +584,9 @@ def test_honest_learners_score_as_stock_nbgrader_in_a_hostile_room(room: Room) -
     honest = {student for student, _ in room.honest}
     assert len(room.stock) > len(room.honest), "stock nbgrader graded nothing"
     assert _our_scores(room.root / "local", honest) == room.stock
-    assert _our_scores(room.root / "dask", honest) == room.stock
+    on_dask = {k: v for k, v in room.stock.items() if k[0] in HONEST_ON_DASK}
+    assert {(k[0], k[1]) for k in on_dask} == {k for k in room.honest if k[0] in HONEST_ON_DASK}
+    assert _our_scores(room.root / "dask", HONEST_ON_DASK) == on_dask
     # The hidden-test failure and the bucket users score as the exercises intend.
     rows = {(r.student, r.assignment): r for r in room.local.rows}
     assert rows["h-hiddenfail", "ps1"].score == 2.0

@@ -1,12 +1,18 @@
 """The exercises under real nbgrader, in the grading environment, for every module.
 
-One course run covers every assignment: real `nbgrader generate_assignment`,
-three submissions per assignment (the source with its solutions, the untouched
-release, and a partly wrong notebook), then stock `nbgrader autograde` run through
-`hubtrain grading-env` against a real moto bucket server. Each module is two
+One course run covers every assignment: real `nbgrader generate_assignment`, then
+learners' notebooks for every assignment (the release with the right answers typed
+in, the untouched release, and one partly wrong), then stock `nbgrader autograde` run
+through `hubtrain grading-env` against a real moto bucket server. Each module is two
 assignments of one notebook each: Python (`01-login/login.ipynb`) and its R twin
-(`01-login-r/login_r.ipynb`, run by IRkernel), graded in the same batch. Assertions
-are parametrised over the results.
+(`01-login-r/login_r.ipynb`, run by IRkernel), graded in the same batch. The right
+answers come from two learners who each did the course in one language only: every
+Python assignment, or every R assignment. Assertions are parametrised over the results.
+
+`hubtrain grade` then grades the very same notebooks in a course of its own, and must
+store exactly what stock nbgrader stored; nbgrader's own `export` and
+`generate_feedback` work on its gradebook; stock feedback shows hidden tests and
+ours does not.
 
 The same run grades a small extra assignment about nbgrader's stderr rule for R: a
 graded cell that writes anything to stderr scores zero, and loading `sf` prints a
@@ -15,6 +21,7 @@ start-up message there. A check wrapped in `hubcheck$task()` must still score.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -23,7 +30,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
+from test_grading import hidden_lines, page_text
 
 from hubtrain.cli import main
 from hubtrain.course.release import (
@@ -33,9 +42,15 @@ from hubtrain.course.release import (
     find_answer_literals,
     find_leaks,
     nbgrader_env,
+    run_nbgrader,
     stage_course,
 )
+from hubtrain.grading.course import prepare_course
 from hubtrain.grading.environment import GRADING_USER, grading_environment, hub_env, profile_env
+from hubtrain.grading.execute import Limits
+from hubtrain.grading.gradebook import autograde_rows
+from hubtrain.grading.runner import grade_batch
+from hubtrain.grading.samples import answered
 from hubtrain.hubfile.config import HubConfig
 
 # One worker runs this module's tests, so its module fixture runs once.
@@ -96,20 +111,39 @@ def _notebook(folder: Path) -> Path:
     return found[0]
 
 
-def _answer(path: Path, solution_cell: str, answer: str) -> None:
-    notebook = nbformat.read(path, as_version=4)
+def _with_answer(notebook: NotebookNode, solution_cell: str, answer: str) -> NotebookNode:
+    """`notebook` with `answer` typed into its solution cell `solution_cell`."""
     cell = next(
         c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == solution_cell
     )
     cell.source = answer
-    nbformat.write(notebook, path)
+    return notebook
 
 
-def _submit(source: Path, target: Path, module: str = "") -> None:
-    """Copy an assignment folder; with `module`, put that module's partly wrong answers in."""
-    shutil.copytree(source, target)
-    if module:
-        _answer(_notebook(target), *{**PARTIAL, **PARTIAL_R}[module][:2])
+# The learners. Each right answer comes from a learner who did the course in one language
+# only (an R exercise is its own assignment): each must get full marks out of that
+# language's maximum, with no note about the assignments of the other language.
+PYONLY, RONLY = "pyonly", "ronly"
+STUDENTS = (PYONLY, RONLY, "blank", "partial")
+
+
+def _learners(course: Path) -> dict[tuple[str, str, str], NotebookNode]:
+    """{(student, assignment, notebook name): notebook} for every assignment of `course`,
+    made from its release and source as a learner would hand them in."""
+    handed_in = {}
+    for assignment in [*MODULES, TRAP]:
+        for path in sorted((course / "release" / assignment).glob("*.ipynb")):
+            release = nbformat.read(path, as_version=4)
+            source = nbformat.read(course / "source" / assignment / path.name, as_version=4)
+            right = RONLY if source.metadata.kernelspec.language == "R" else PYONLY
+            handed_in[right, assignment, path.stem] = answered(release, source, "correct")
+            if assignment == TRAP:
+                continue
+            handed_in["blank", assignment, path.stem] = release
+            wrong = {**PARTIAL, **PARTIAL_R}[assignment][:2]
+            partial = _with_answer(answered(release, source, "correct"), *wrong)
+            handed_in["partial", assignment, path.stem] = partial
+    return handed_in
 
 
 def _trap_notebook(test_source: str) -> nbformat.NotebookNode:
@@ -147,11 +181,23 @@ def write_trap(folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A graded course: every module submitted three ways and autograded once."""
-    course = tmp_path_factory.mktemp("course")
-    stage_course(practice_hub, ROOT / "exercises", course)
-    write_trap(course / "source" / TRAP)
+def exercises(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course's exercises, and the R stderr trap beside them."""
+    exercises = tmp_path_factory.mktemp("exercises") / "exercises"
+    shutil.copytree(ROOT / "exercises", exercises)
+    write_trap(exercises / TRAP)
+    return exercises
+
+
+@pytest.fixture(scope="module")
+def course(
+    practice_hub: HubConfig, exercises: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A course graded by stock nbgrader: every assignment handed in by every learner
+    (`_learners`) and autograded once. The notebooks handed in are also kept, as
+    they were, in `_handed_in(course)`."""
+    course = tmp_path_factory.mktemp("graded") / "course"
+    stage_course(practice_hub, exercises, course)
     run = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force"],
         cwd=course,
@@ -160,12 +206,11 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
         text=True,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    for name in MODULES:
-        submitted = course / "submitted"
-        _submit(course / "source" / name, submitted / "solution" / name)
-        _submit(course / "release" / name, submitted / "blank" / name)
-        _submit(course / "source" / name, submitted / "partial" / name, name)
-    _submit(course / "source" / TRAP, course / "submitted" / "solution" / TRAP)
+    for (student, assignment, name), notebook in _learners(course).items():
+        target = _handed_in(course) / "submitted" / student / assignment / f"{name}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+    shutil.copytree(_handed_in(course) / "submitted", course / "submitted")
     # Stock nbgrader, inside the grading environment given by the command line.
     hubtrain = Path(sys.executable).with_name("hubtrain")
     hub_file = ROOT / "hubs" / "practice.yml"
@@ -179,6 +224,29 @@ def course(practice_hub: HubConfig, tmp_path_factory: pytest.TempPathFactory) ->
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return course
+
+
+def _handed_in(course: Path) -> Path:
+    """Where the `course` fixture keeps the notebooks as handed in (`submitted/...`)."""
+    return course.parent / "handed-in"
+
+
+def _learner(module: str) -> str:
+    """Who handed in the right answers for `module`."""
+    return RONLY if module.endswith(R_SUFFIX) else PYONLY
+
+
+def cell_scores(course: Path) -> dict[tuple[str, str, str, str], float]:
+    """{(student, assignment, notebook, cell): score} of every grade in `course`'s gradebook."""
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for assignment in gb.assignments:
+            for sub in assignment.submissions:
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        key = (sub.student.id, assignment.name, nb.name, grade.name)
+                        scores[key] = grade.score
+    return scores
 
 
 def _name(course: Path, module: str) -> str:
@@ -200,8 +268,8 @@ def _max_scores(course: Path, module: str) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_the_source_notebook_gets_full_marks(course: Path, module: str) -> None:
-    assert _scores(course, module, "solution") == _max_scores(course, module)
+def test_the_right_answers_get_full_marks(course: Path, module: str) -> None:
+    assert _scores(course, module, _learner(module)) == _max_scores(course, module)
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -231,9 +299,9 @@ def test_the_release_holds_no_solution_or_hidden_test(course: Path, module: str,
 
 def test_a_passing_r_check_scores_even_when_a_package_writes_to_stderr(course: Path) -> None:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        bare = gradebook.find_submission_notebook("bare", TRAP, "solution").grades[0].score
-        wrapped = gradebook.find_submission_notebook("wrapped", TRAP, "solution").grades[0].score
-    autograded = course / "autograded" / "solution" / TRAP
+        bare = gradebook.find_submission_notebook("bare", TRAP, RONLY).grades[0].score
+        wrapped = gradebook.find_submission_notebook("wrapped", TRAP, RONLY).grades[0].score
+    autograded = course / "autograded" / RONLY / TRAP
     outputs = nbformat.read(autograded / "bare.ipynb", as_version=4).cells[2].outputs
     # The trap is real: sf's start-up message went to stderr, and the cell scored zero ...
     assert any(o.output_type == "stream" and o.name == "stderr" for o in outputs)
@@ -243,6 +311,65 @@ def test_a_passing_r_check_scores_even_when_a_package_writes_to_stderr(course: P
     assert [o.name for o in outputs if o.output_type == "stream"] == ["stdout"]
     assert "Linking to GEOS" in outputs[0].text
     assert wrapped == 1
+
+
+def test_hubtrain_grade_stores_what_stock_nbgrader_stores(
+    course: Path,
+    exercises: Path,
+    practice_hub: HubConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`hubtrain grade` on the notebooks stock nbgrader graded, in a course of its own."""
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter-runtime"))
+    out = tmp_path / "out"
+    ours = prepare_course(practice_hub, exercises, out / "course")
+    result = grade_batch(
+        practice_hub, exercises, _handed_in(course), out, workers=2, limits=Limits(), say=print
+    )
+    assert {r.status for r in result.rows} <= {"graded", "flagged"}
+    by_student = {s: {r.assignment: r for r in result.rows if r.student == s} for s in STUDENTS}
+    r_assignments = {a for a in ours.assignments if a.endswith(R_SUFFIX)} | {TRAP}
+    assert by_student[RONLY].keys() == r_assignments
+    assert by_student[PYONLY].keys() == ours.assignments.keys() - r_assignments
+    assert by_student["blank"].keys() == by_student["partial"].keys() == set(MODULES)
+
+    scores = cell_scores(out / "course")
+    assert scores == cell_scores(course)
+    # Not only the scores: every flag and comment autograding writes, row for row.
+    assert autograde_rows(ours.db_url) == autograde_rows(f"sqlite:///{course / 'gradebook.db'}")
+    # sf's start-up message on stderr zeroes the bare R check, not the one in hubcheck$task.
+    assert scores[(RONLY, TRAP, "wrapped", "test")] == 1
+    assert scores[(RONLY, TRAP, "bare", "test")] == 0
+    # Full marks for each one-language learner, out of their own assignments' maximum, with
+    # nothing flagged about the other language (the trap's bare check is meant to score 0).
+    for student in (PYONLY, RONLY):
+        for row in by_student[student].values():
+            if row.assignment != TRAP:
+                assert "was not submitted" not in row.reason, row
+                assert (row.status, row.score, row.reason) == ("graded", row.max_score, ""), row
+                assert row.max_score > 0
+
+    run_nbgrader(out / "course", "export", "--to=grades-export.csv")
+    with (out / "course" / "grades-export.csv").open(newline="") as fh:
+        exported = {
+            (r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(fh)
+        }
+    our_rows = {(r.assignment, r.student): r.score for r in result.rows}
+    assert {key: score for key, score in exported.items() if key in our_rows} == our_rows
+    # nbgrader's export lists every student for every assignment: what a learner did not
+    # hand in (the other language's assignments, the trap) is simply scored 0.
+    assert {score for key, score in exported.items() if key not in our_rows} == {0.0}
+
+    run_nbgrader(out / "course", "generate_feedback", "*")
+    secrets = hidden_lines(exercises)
+    stock_pages = list((out / "course" / "feedback").rglob("*.html"))
+    assert stock_pages and any(any(s in page_text(p) for s in secrets) for p in stock_pages), (
+        "stock nbgrader feedback was expected to show hidden tests"
+    )
+    for page in (out / "feedback").rglob("*.html"):
+        assert not [s for s in secrets if s in page_text(page)], page
 
 
 def test_nbgrader_validate_passes_every_source_notebook(

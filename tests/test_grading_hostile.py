@@ -24,8 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.notebooknode import NotebookNode
+from test_exercises_grading import cell_scores
 from test_grading import hidden_lines, page_text, read_csv
-from test_grading_roundtrip import cell_scores
 
 from hubtrain.course.release import nbgrader_env
 from hubtrain.grading.course import prepare_course

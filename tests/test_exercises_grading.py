@@ -442,6 +442,37 @@ def test_grading_env_command_returns_the_command_exit_status(
     assert "Traceback" not in error
 
 
+@pytest.mark.slow
+def test_stock_nbgrader_kernels_in_the_grading_env_use_unix_sockets(tmp_path: Path) -> None:
+    """A TCP port jupyter_client found free can be taken before the kernel binds it (a
+    clean-clone run lost `nbgrader validate` that way); unix sockets cannot. The probe
+    is a graded cell: nbgrader validate fails it unless the kernel's transport is ipc."""
+    probe = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
+    test = {"solution": False, "grade": True, "locked": True, "grade_id": "transport"}
+    test.update(points=1, schema_version=3)
+    probe.cells = [
+        nbformat.v4.new_code_cell(
+            "from ipykernel import get_connection_info\n"
+            "transport = get_connection_info(unpack=True)['transport']\n"
+            "assert transport == 'ipc', transport",
+            metadata={"nbgrader": test},
+        )
+    ]
+    nbformat.write(probe, tmp_path / "probe.ipynb")
+    hub_file = str(ROOT / "hubs" / "practice.yml")
+    validate = [sys.executable, "-m", "nbgrader", "validate", "probe.ipynb"]
+    run = subprocess.run(
+        [sys.executable, "-m", "hubtrain.cli", "grading-env", "--hub", hub_file, "--", *validate],
+        cwd=tmp_path,
+        env={**nbgrader_env(), "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+    )
+    assert "Success! Your notebook passes all the tests." in run.stdout, run.stdout + run.stderr
+
+
 def test_no_visible_test_or_question_shows_its_answer(tmp_path: Path) -> None:
     assert find_answer_literals(ROOT / "exercises") == []
     # The check itself: a visible test that compares with the literal answer is caught.

@@ -24,6 +24,7 @@ import pytest
 from hubtrain.course.release import LEARNER_RUNTIME, LEARNER_RUNTIME_R, write_hub_facts
 from hubtrain.grading.environment import profile_env
 from hubtrain.hubfile.config import HubConfig
+from hubtrain.localcloud.localenv import execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_VARIABLES = ("JUPYTERHUB_", "MEM_", "CPU_", "JUPYTER_IMAGE", "HUBTRAIN_GRADING", "SCRATCH")
@@ -139,15 +140,11 @@ def test_a_message_names_files_in_home_by_tilde_not_by_where_homes_are_kept(
 def _outputs(kernel: str, cells: list[str], folder: Path, allow_errors: bool = True) -> list:
     """Each cell's outputs after a real kernel ran `cells` in `folder` (as nbclient does)."""
     import nbformat
-    from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": kernel}
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    client = NotebookClient(
-        nb, timeout=120, allow_errors=allow_errors, resources={"metadata": {"path": str(folder)}}
-    )
-    client.execute(env=dict(os.environ))
+    execute_notebook(nb, folder, dict(os.environ), allow_errors=allow_errors)
     return [cell.outputs for cell in nb.cells]
 
 

@@ -14,6 +14,8 @@ give equal scores.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,12 +177,36 @@ def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str
     variables that point s3fs or gcsfs at the local server. The
     buckets start empty because the exercises create their own sample data.
     `workdir` receives the kernels' runtime files; it must be writable.
+
+    Kernels that Jupyter tools (nbgrader, nbconvert, `jupyter execute`) start in
+    this environment talk over unix sockets, not TCP ports: jupyter_client picks
+    five ports that are free, lets them go and has the kernel bind them, and on a
+    busy machine another program can take one in between; the kernel then dies
+    ("Address already in use") and nbgrader fails the notebook. A
+    `jupyter_config.py` on `JUPYTER_CONFIG_PATH` says so; it and the sockets live
+    in a short temporary folder (a socket's path may hold 107 bytes at most), removed
+    when the block ends.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    with local_buckets(hub.storage.provider) as server:
-        for bucket in GRADING_BUCKETS:
-            server.ensure_bucket(bucket)
-        env = system_env()
-        env.update(grading_variables(hub, workdir, scheme=hub.storage.scheme))
-        env.update(bucket_env(server))
-        yield env
+    sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernels-"))
+    try:
+        (sockets / "jupyter_config.py").write_text(
+            KERNEL_SOCKETS_CONFIG.format(ip=str(sockets / "kernel")), encoding="utf-8"
+        )
+        with local_buckets(hub.storage.provider) as server:
+            for bucket in GRADING_BUCKETS:
+                server.ensure_bucket(bucket)
+            env = system_env()
+            env.update(grading_variables(hub, workdir, scheme=hub.storage.scheme))
+            env.update(bucket_env(server))
+            env["JUPYTER_CONFIG_PATH"] = str(sockets)
+            yield env
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+KERNEL_SOCKETS_CONFIG = """\
+# Written by hubtrain's grading environment (see grading_environment).
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = {ip!r}
+"""

@@ -46,15 +46,22 @@ def with_venv_on_path(env: dict[str, str]) -> dict[str, str]:
 
 
 def execute_notebook(
-    notebook: NotebookNode, cwd: Path, env: dict[str, str], timeout: int = 120
+    notebook: NotebookNode,
+    cwd: Path,
+    env: dict[str, str],
+    timeout: int = 120,
+    *,
+    allow_errors: bool = True,
 ) -> None:
     """Run every cell of `notebook` in place, in `cwd`, with a kernel that gets exactly `env`.
 
     Errors in cells are kept as outputs (a learner's failing check is a result,
-    not a crash). The kernel talks over unix sockets (jupyter_client's `ipc`
-    transport) instead of TCP ports: jupyter_client picks five free ports and
-    closes them before the kernel binds them, and another process starting at the
-    same moment (parallel tests, a busy hub) can take one and kill the kernel.
+    not a crash); with `allow_errors=False` the first one stops the run and raises
+    nbclient's `CellExecutionError`, as nbgrader sees it. The kernel talks over
+    unix sockets (jupyter_client's `ipc` transport) instead of TCP ports:
+    jupyter_client picks five free ports and closes them before the kernel binds
+    them, and another process starting at the same moment (parallel tests, a busy
+    hub) can take one and kill the kernel.
     """
     from nbclient import NotebookClient
     from traitlets.config import Config
@@ -71,7 +78,7 @@ def execute_notebook(
     client = NotebookClient(
         notebook,
         timeout=timeout,
-        allow_errors=True,
+        allow_errors=allow_errors,
         config=config,
         resources={"metadata": {"path": str(cwd)}},
     )

@@ -14,8 +14,6 @@ give equal scores.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +26,7 @@ from hubtrain.hubfile.config import HubConfig, Profile
 # self-checks there and records no progress.
 from hubtrain.learner.hubcheck import GRADING_FLAG, mem_bytes, profile_overrides
 from hubtrain.localcloud.gcsbuckets import bucket_env, local_buckets
-from hubtrain.localcloud.localenv import with_venv_on_path
+from hubtrain.localcloud.localenv import kernel_sockets, with_venv_on_path
 
 __all__ = [
     "GRADING_BUCKETS",
@@ -179,30 +177,22 @@ def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str
     `workdir` receives the kernels' runtime files; it must be writable.
 
     Kernels that Jupyter tools (nbgrader, nbconvert, `jupyter execute`) start in
-    this environment talk over unix sockets, not TCP ports: jupyter_client picks
-    five ports that are free, lets them go and has the kernel bind them, and on a
-    busy machine another program can take one in between; the kernel then dies
-    ("Address already in use") and nbgrader fails the notebook. A
-    `jupyter_config.py` on `JUPYTER_CONFIG_PATH` says so; it and the sockets live
-    in a short temporary folder (a socket's path may hold 107 bytes at most), removed
-    when the block ends.
+    this environment talk over unix sockets, not TCP ports (`kernel_sockets` says
+    why): a `jupyter_config.py` on `JUPYTER_CONFIG_PATH`, beside the sockets, says so.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernels-"))
-    try:
-        (sockets / "jupyter_config.py").write_text(
-            KERNEL_SOCKETS_CONFIG.format(ip=str(sockets / "kernel")), encoding="utf-8"
+    with kernel_sockets() as ip, local_buckets(hub.storage.provider) as server:
+        config_dir = Path(ip).parent
+        (config_dir / "jupyter_config.py").write_text(
+            KERNEL_SOCKETS_CONFIG.format(ip=ip), encoding="utf-8"
         )
-        with local_buckets(hub.storage.provider) as server:
-            for bucket in GRADING_BUCKETS:
-                server.ensure_bucket(bucket)
-            env = system_env()
-            env.update(grading_variables(hub, workdir, scheme=hub.storage.scheme))
-            env.update(bucket_env(server))
-            env["JUPYTER_CONFIG_PATH"] = str(sockets)
-            yield env
-    finally:
-        shutil.rmtree(sockets, ignore_errors=True)
+        for bucket in GRADING_BUCKETS:
+            server.ensure_bucket(bucket)
+        env = system_env()
+        env.update(grading_variables(hub, workdir, scheme=hub.storage.scheme))
+        env.update(bucket_env(server))
+        env["JUPYTER_CONFIG_PATH"] = str(config_dir)
+        yield env
 
 
 KERNEL_SOCKETS_CONFIG = """\

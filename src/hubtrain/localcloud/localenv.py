@@ -12,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ __all__ = [
     "execute_notebook",
     "exit_when_orphaned",
     "free_port",
+    "kernel_sockets",
     "stop_process",
     "with_venv_on_path",
 ]
@@ -58,32 +61,43 @@ def execute_notebook(
     Errors in cells are kept as outputs (a learner's failing check is a result,
     not a crash); with `allow_errors=False` the first one stops the run and raises
     nbclient's `CellExecutionError`, as nbgrader sees it. The kernel talks over
-    unix sockets (jupyter_client's `ipc` transport) instead of TCP ports:
-    jupyter_client picks five free ports and closes them before the kernel binds
-    them, and another process starting at the same moment (parallel tests, a busy
-    hub) can take one and kill the kernel.
+    unix sockets (see `kernel_sockets`).
     """
     from nbclient import NotebookClient
     from traitlets.config import Config
 
     from hubtrain.localcloud.kernelclient import WakefulKernelClient
 
-    sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernel-"))
-    config = Config()
-    config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(sockets / "kernel")
-    config.AsyncKernelManager.client_factory = (
-        f"{WakefulKernelClient.__module__}.WakefulKernelClient"
-    )
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        allow_errors=allow_errors,
-        config=config,
-        resources={"metadata": {"path": str(cwd)}},
-    )
-    try:
+    with kernel_sockets() as ip:
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = ip
+        config.AsyncKernelManager.client_factory = (
+            f"{WakefulKernelClient.__module__}.WakefulKernelClient"
+        )
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            allow_errors=allow_errors,
+            config=config,
+            resources={"metadata": {"path": str(cwd)}},
+        )
         client.execute(env=env)
+
+
+@contextmanager
+def kernel_sockets() -> Iterator[str]:
+    """The `KernelManager.ip` for kernels on unix sockets (`transport = "ipc"`).
+
+    jupyter_client gives a TCP kernel five ports it found free and let go; another
+    process starting at that moment (parallel tests, a busy hub) can take one, and
+    the kernel dies ("Address already in use"). Unix sockets in a folder of our own
+    cannot be taken. The folder is short (a socket's path holds 107 bytes at most)
+    and is removed when the block ends.
+    """
+    sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernel-"))
+    try:
+        yield str(sockets / "kernel")
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
 

@@ -100,6 +100,28 @@ def test_a_broken_page_fails_the_build(
         build_book(practice_hub, book, tmp_path / "out")
 
 
+# A page whose kernel shows how it talks to Jupyter: its transport, and where (the
+# socket folder for "ipc"; the address for "tcp").
+KERNEL_PROBE = (
+    "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
+    "# A page\n\n```{code-cell} python\n"
+    "import json, ipykernel\n"
+    "info = json.loads(ipykernel.get_connection_info())\n"
+    'print("KERNEL", info["transport"], info["ip"], "END")\n```\n'
+)
+
+
+def test_executed_pages_run_their_kernel_on_unix_sockets(
+    practice_hub: HubConfig, root: Path, tmp_path: Path
+) -> None:
+    """No TCP port for another program to take first; the socket folder goes afterwards."""
+    book = _minimal_book(root, tmp_path, KERNEL_PROBE)
+    html = (build_book(practice_hub, book, tmp_path / "out").html / "index.html").read_text()
+    transport, ip = html.split("KERNEL ", 1)[1].split(" END", 1)[0].split(" ")
+    assert transport == "ipc", ip
+    assert not Path(ip).parent.exists()
+
+
 def test_unknown_exercise_path_fails_the_build(
     practice_hub: HubConfig, root: Path, tmp_path: Path
 ) -> None:

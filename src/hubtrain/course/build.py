@@ -127,11 +127,6 @@ def outside_the_toc(root: Path, config: dict) -> list[str]:
 
 
 PROBLEM_WORDS = ("WARNING", "ERROR", "Error:", "Exception", "Traceback")
-# How often the build runs when a page's kernel lost its port. Jupyter Book starts
-# the kernels of executed pages on TCP ports it picks and frees before the kernel
-# binds them; another program starting at that moment (a kernel, a hub) can take
-# one. Only the failed pages run again: jupyter-cache keeps the others.
-BUILD_ATTEMPTS = 3
 
 
 def _problems(output: str, limit: int = 40) -> str:
@@ -181,10 +176,7 @@ def build_book(
     ]
     if quiet:
         command.append("--quiet")
-    for _ in range(BUILD_ATTEMPTS):
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode == 0 or "Address already in use" not in result.stdout + result.stderr:
-            break
+    result = subprocess.run(command, capture_output=True, text=True)
     log = build_dir / "build.log"
     log.write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:

@@ -17,12 +17,18 @@ setting at it. Pages then use:
 
 A reference to a notebook that is not in the release is a build warning, which
 the strict build turns into an error.
+
+The extension also starts the kernels of executed pages on unix sockets (see
+`_page_kernels_on_unix_sockets`).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import html
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from hubtrain.a11y.report import AccessibilityReport
 from hubtrain.course.release import r_twin
+from hubtrain.localcloud.localenv import kernel_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +286,35 @@ def _lighten_pages(app: Sphinx, exception: Exception | None) -> None:
         fix_theme(Path(app.outdir))
 
 
+def _page_kernels_on_unix_sockets(app: Sphinx) -> None:
+    """Run the kernels of executed pages on unix sockets, not on TCP ports.
+
+    MyST-NB executes a page through jupyter-cache, which starts nbclient without any
+    Jupyter config, so each kernel gets TCP ports found free and let go; a program
+    starting at that moment can take one and the page fails ("Address already in
+    use"). jupyter-cache offers no setting for this, so its call into nbclient gets
+    the same `KernelManager` config as the grading environment (ipc transport, in a
+    short folder of this build's own). The folder is removed when the build ends,
+    or when the process does if Sphinx stops before that.
+    """
+    from jupyter_cache.executors import utils
+    from nbclient import execute
+    from traitlets.config import Config
+
+    sockets = ExitStack()
+    ip = sockets.enter_context(kernel_sockets())
+    app._hubtrain_kernel_sockets = sockets  # type: ignore[attr-defined]
+    atexit.register(sockets.close)
+    config = Config({"KernelManager": {"transport": "ipc", "ip": ip}})
+    utils.executenb = functools.partial(execute, config=config)
+
+
+def _remove_kernel_sockets(app: Sphinx, exception: Exception | None) -> None:
+    sockets = getattr(app, "_hubtrain_kernel_sockets", None)
+    if sockets is not None:
+        sockets.close()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("hubtrain_facts", "", "env")
     app.add_directive("hub-profiles", HubProfiles)
@@ -288,6 +324,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("hub-image-checklist", ImageChecklist)
     app.add_directive("accessibility-report", AccessibilityReport)
     app.connect("builder-inited", _write_link_base)
+    app.connect("builder-inited", _page_kernels_on_unix_sockets)
+    app.connect("build-finished", _remove_kernel_sockets)
     # Before sphinx-external-toc's redirect (priority 500), which skips an existing file.
     app.connect("build-finished", _write_root_redirect, priority=400)
     app.connect("build-finished", _lighten_pages, priority=600)

@@ -105,8 +105,8 @@ def test_a_broken_page_fails_the_build(
 KERNEL_PROBE = (
     "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
     "# A page\n\n```{code-cell} python\n"
-    "import json, ipykernel\n"
-    "info = json.loads(ipykernel.get_connection_info())\n"
+    "from ipykernel import get_connection_info\n"
+    "info = get_connection_info(unpack=True)\n"
     'print("KERNEL", info["transport"], info["ip"], "END")\n```\n'
 )
 

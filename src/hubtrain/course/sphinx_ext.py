@@ -299,20 +299,12 @@ def _page_kernels_on_unix_sockets(app: Sphinx) -> None:
     """
     from jupyter_cache.executors import utils
     from nbclient import execute
-    from traitlets.config import Config
 
     sockets = ExitStack()
-    ip = sockets.enter_context(kernel_sockets())
-    app._hubtrain_kernel_sockets = sockets  # type: ignore[attr-defined]
+    config = sockets.enter_context(kernel_sockets())
     atexit.register(sockets.close)
-    config = Config({"KernelManager": {"transport": "ipc", "ip": ip}})
+    app.connect("build-finished", lambda _app, _exception: sockets.close())
     utils.executenb = functools.partial(execute, config=config)
-
-
-def _remove_kernel_sockets(app: Sphinx, exception: Exception | None) -> None:
-    sockets = getattr(app, "_hubtrain_kernel_sockets", None)
-    if sockets is not None:
-        sockets.close()
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -325,7 +317,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("accessibility-report", AccessibilityReport)
     app.connect("builder-inited", _write_link_base)
     app.connect("builder-inited", _page_kernels_on_unix_sockets)
-    app.connect("build-finished", _remove_kernel_sockets)
     # Before sphinx-external-toc's redirect (priority 500), which skips an existing file.
     app.connect("build-finished", _write_root_redirect, priority=400)
     app.connect("build-finished", _lighten_pages, priority=600)

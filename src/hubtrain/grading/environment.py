@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from hubtrain.hubfile.config import HubConfig, Profile
@@ -27,6 +27,9 @@ from hubtrain.hubfile.config import HubConfig, Profile
 from hubtrain.learner.hubcheck import GRADING_FLAG, mem_bytes, profile_overrides
 from hubtrain.localcloud.gcsbuckets import bucket_env, local_buckets
 from hubtrain.localcloud.localenv import kernel_sockets, with_venv_on_path
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 __all__ = [
     "GRADING_BUCKETS",
@@ -181,11 +184,9 @@ def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str
     why): a `jupyter_config.py` on `JUPYTER_CONFIG_PATH`, beside the sockets, says so.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    with kernel_sockets() as ip, local_buckets(hub.storage.provider) as server:
-        config_dir = Path(ip).parent
-        (config_dir / "jupyter_config.py").write_text(
-            KERNEL_SOCKETS_CONFIG.format(ip=ip), encoding="utf-8"
-        )
+    with kernel_sockets() as sockets, local_buckets(hub.storage.provider) as server:
+        config_dir = Path(sockets.KernelManager.ip).parent
+        (config_dir / "jupyter_config.py").write_text(_config_file(sockets), encoding="utf-8")
         for bucket in GRADING_BUCKETS:
             server.ensure_bucket(bucket)
         env = system_env()
@@ -195,8 +196,9 @@ def grading_environment(hub: HubConfig, workdir: Path) -> Iterator[dict[str, str
         yield env
 
 
-KERNEL_SOCKETS_CONFIG = """\
-# Written by hubtrain's grading environment (see grading_environment).
-c.KernelManager.transport = "ipc"
-c.KernelManager.ip = {ip!r}
-"""
+def _config_file(config: Config) -> str:
+    """`config` as the text of a `jupyter_config.py`, for tools that read only files."""
+    lines = ["# Written by hubtrain's grading environment (see grading_environment)."]
+    for section, values in config.items():
+        lines += [f"c.{section}.{name} = {value!r}" for name, value in values.items()]
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
+    from traitlets.config import Config
 
 __all__ = [
     "execute_notebook",
@@ -64,14 +65,10 @@ def execute_notebook(
     unix sockets (see `kernel_sockets`).
     """
     from nbclient import NotebookClient
-    from traitlets.config import Config
 
     from hubtrain.localcloud.kernelclient import WakefulKernelClient
 
-    with kernel_sockets() as ip:
-        config = Config()
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = ip
+    with kernel_sockets() as config:
         config.AsyncKernelManager.client_factory = (
             f"{WakefulKernelClient.__module__}.WakefulKernelClient"
         )
@@ -86,8 +83,9 @@ def execute_notebook(
 
 
 @contextmanager
-def kernel_sockets() -> Iterator[str]:
-    """The `KernelManager.ip` for kernels on unix sockets (`transport = "ipc"`).
+def kernel_sockets() -> Iterator[Config]:
+    """Jupyter config that puts kernels on unix sockets: `KernelManager.transport` is
+    "ipc" and `KernelManager.ip` a socket path in a folder of its own.
 
     jupyter_client gives a TCP kernel five ports it found free and let go; another
     process starting at that moment (parallel tests, a busy hub) can take one, and
@@ -95,9 +93,14 @@ def kernel_sockets() -> Iterator[str]:
     cannot be taken. The folder is short (a socket's path holds 107 bytes at most)
     and is removed when the block ends.
     """
+    from traitlets.config import Config
+
     sockets = Path(tempfile.mkdtemp(prefix="hubtrain-kernel-"))
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(sockets / "kernel")
     try:
-        yield str(sockets / "kernel")
+        yield config
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
 

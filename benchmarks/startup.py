@@ -3,8 +3,8 @@
 `make` compiles the environment once at install. A Python that may not write
 bytecode (PYTHONDONTWRITEBYTECODE set, or a kernel in the grading sandbox or a
 practice hub server, which see the environment read-only) would otherwise compile
-every module it imports at every start. This prints the CPU seconds of importing
-what a kernel, a hub, nbgrader and a book build import, both ways, and their ratio.
+every module it imports at every start. This prints, for each kind of process in
+`STARTS`, the CPU seconds of its imports both ways, and their ratio.
 It measures and prints; it never fails on speed.
 
 Run: `make bench`, or `.venv/bin/python benchmarks/startup.py`.

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +120,23 @@ def test_the_server_goes_away_when_the_command_that_started_it_is_killed(
             return
         time.sleep(0.2)
     pytest.fail(f"the bucket server on port {port} outlived the process that started it")
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["never-used", "used"])
+def test_a_submissions_own_bucket_server_leaves_nothing_in_the_temp_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, used: bool
+) -> None:
+    """Each graded submission that may use buckets gets its own server; a TA's
+    `hubtrain grade` must not leave a folder per submission behind, used or not."""
+    from hubtrain.grading.ownbuckets import OwnBuckets
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with OwnBuckets(tmp_path, ("course-data",), sandboxed=False) as own:
+        if used:
+            host, port = own.endpoint_url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=60) as conn:
+                conn.sendall(b"GET /course-data HTTP/1.0\r\n\r\n")
+                assert conn.recv(64).startswith(b"HTTP/1.")
+    assert list(temp.iterdir()) == []

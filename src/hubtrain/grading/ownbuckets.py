@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -161,9 +162,8 @@ class OwnBuckets:
         with self._lock:
             process, self._process = self._process, None
         stop_process(process)
-        with contextlib.suppress(OSError):
-            (self._private / "s3.sock").unlink()
-            self._private.rmdir()
+        # It holds the server's socket only, or nothing when no cell used a bucket.
+        shutil.rmtree(self._private, ignore_errors=True)
 
 
 def main(argv: list[str]) -> None:

@@ -32,7 +32,7 @@ import nbformat
 import pytest
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
-from test_grading import hidden_lines, page_text
+from test_grading import hidden_lines, own_home, page_text
 
 from hubtrain.cli import main
 from hubtrain.course.release import (
@@ -218,7 +218,7 @@ def course(
     run = subprocess.run(
         [str(hubtrain), "grading-env", "--hub", str(hub_file), "--", *autograde],
         cwd=course,
-        env={**nbgrader_env(), "HOME": str(course / "home")},
+        env={**nbgrader_env(), "HOME": own_home(course / "home")},
         capture_output=True,
         text=True,
     )
@@ -381,7 +381,7 @@ def test_nbgrader_validate_passes_every_source_notebook(
         run = subprocess.run(
             [sys.executable, "-m", "nbgrader", "validate", *notebooks],
             cwd=course,
-            env={**env, "HOME": str(course / "home")},
+            env={**env, "HOME": own_home(course / "home")},
             capture_output=True,
             text=True,
         )
@@ -466,7 +466,7 @@ def test_stock_nbgrader_kernels_in_the_grading_env_use_unix_sockets(tmp_path: Pa
     run = subprocess.run(
         [sys.executable, "-m", "hubtrain.cli", "grading-env", "--hub", hub_file, "--", *validate],
         cwd=tmp_path,
-        env={**nbgrader_env(), "HOME": str(tmp_path / "home")},
+        env={**nbgrader_env(), "HOME": own_home(tmp_path / "home")},
         capture_output=True,
         text=True,
     )

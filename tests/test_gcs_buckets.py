@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from test_grading import own_home
 
 from hubtrain.course.release import nbgrader_env, stage_course
 from hubtrain.grading.samples import answered
@@ -98,7 +99,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", "05-cloud-data", "--force"],
         cwd=course,
-        env={**nbgrader_env(), "HOME": str(course / "home")},
+        env={**nbgrader_env(), "HOME": own_home(course / "home")},
         capture_output=True,
         text=True,
     )
@@ -110,7 +111,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_module_5_is_graded_against_gs_buckets_on_a_gcs_hub(course: Path) -> None:
     """Stock nbgrader under `hubtrain grading-env` for a GCS hub file: gs:// prefixes,
     the solution gets full marks, the blank release none."""
-    env = {**nbgrader_env(), "HOME": str(course / "home")}
+    env = {**nbgrader_env(), "HOME": own_home(course / "home")}
     shutil.copytree(
         course / "source" / "05-cloud-data", course / "submitted/solution/05-cloud-data"
     )
@@ -146,7 +147,7 @@ def test_hubtrain_grade_reaches_the_gcs_server_from_its_sandbox(
     run = subprocess.run(
         command,
         cwd=ROOT,
-        env={**nbgrader_env(), "HOME": str(tmp_path / "home")},
+        env={**nbgrader_env(), "HOME": own_home(tmp_path / "home")},
         capture_output=True,
         text=True,
     )

@@ -88,6 +88,16 @@ def hidden_lines(exercises: Path) -> set[str]:
     return {s for s in found - visible if len(s) >= 12} | {"BEGIN HIDDEN TESTS", "END HIDDEN TESTS"}
 
 
+def own_home(folder: Path) -> str:
+    """`folder`, made, as HOME for nbgrader and its kernels, apart from the developer's.
+
+    It must exist: with no HOME folder, IPython makes a new temporary folder at each
+    start (every kernel, every kernel-spec lookup) and leaves it behind.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
 def page_text(path: Path) -> str:
     import html
     import re
